@@ -1,0 +1,657 @@
+/**
+ * The engine: one per rank, the protocol half of MPI's PML.
+ *
+ * It owns the matcher (posted and unexpected queues), encodes and decodes
+ * bodies with the codec, chooses eager or rendezvous by the transport's
+ * `eagerLimit`, drives the rendezvous handshake (RTS, CTS, DATA), completes
+ * requests, and turns a lost or finished peer into failed requests. All of it
+ * is synchronous code over plain data: the faces (`Comm.ts`,
+ * `promise/Comm.ts`) wrap it once per user call.
+ *
+ * @since 0.1.0
+ */
+import * as Codec from "./Codec.ts"
+import { Format, type Frame, Kind, kindName } from "./Envelope.ts"
+import * as Errors from "./Errors.ts"
+import type { CommCore } from "./internal/CommCore.ts"
+import { Req } from "./internal/Req.ts"
+import { ANY_SOURCE, ANY_TAG, type Arrived, Matcher, type Posted } from "./Matching.ts"
+import type { Sink, TransportShape } from "./Transport.ts"
+
+/**
+ * Options of a rank's engine.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface EngineOptions {
+  /**
+   * Messages up to this many bytes go eagerly; larger ones by rendezvous.
+   * Defaults to the transport's `eagerLimit`.
+   */
+  readonly eagerLimit?: number
+  /**
+   * How long a wait spins on the transport before it sleeps, in microseconds.
+   * Defaults to 50 when the world fits the machine's cores and 0 when it
+   * oversubscribes them.
+   */
+  readonly spinMicros?: number
+  /** Where warnings go (unreceived messages at the end, protocol errors). */
+  readonly onWarning?: (message: string) => void
+}
+
+const LIVE = 0
+const FINISHED = 1
+const FAILED = 2
+
+/** A posted receive. @internal */
+export class RecvReq extends Req implements Posted {
+  stamp = 0
+  /** Where a chunked DATA body landed (see `target`). */
+  landing: Uint8Array | undefined = undefined
+  /** World rank the rendezvous is with, once matched. */
+  peer = -1
+  readonly comm: CommCore
+  readonly ctx: number
+  /** World rank or ANY_SOURCE. */
+  readonly src: number
+  /** Receive buffer (the buffer API), or undefined for a new value. */
+  readonly buf: ArrayBufferView | undefined
+  constructor(op: string, comm: CommCore, ctx: number, src: number, tag: number, buf: ArrayBufferView | undefined) {
+    super(op)
+    this.comm = comm
+    this.ctx = ctx
+    this.src = src
+    // The wanted tag (ANY_TAG or a tag) until it matches, then the message's.
+    this.tag = tag
+    this.buf = buf
+  }
+}
+
+/** A rendezvous send waiting for its CTS. @internal */
+class SendReq extends Req {
+  readonly dst: number
+  readonly ctx: number
+  readonly fmt: number
+  readonly size: number
+  body: Uint8Array | undefined
+  constructor(op: string, dst: number, ctx: number, tag: number, fmt: number, size: number, body: Uint8Array | undefined) {
+    super(op)
+    this.dst = dst
+    this.ctx = ctx
+    this.tag = tag
+    this.fmt = fmt
+    this.size = size
+    this.body = body
+  }
+}
+
+/** An unexpected message (or RTS). @internal */
+interface Incoming extends Arrived {
+  readonly kind: number
+  readonly fmt: number
+  readonly size: number
+  /** Sender's rendezvous id (RTS). */
+  readonly id: number
+  /** Decoded value (EAGER), or the decode error. */
+  value: unknown
+  error: unknown
+}
+
+interface ProbeWaiter {
+  readonly req: Req
+  readonly comm: CommCore
+  readonly ctx: number
+  readonly src: number
+  readonly tag: number
+}
+
+const defaultSpin = (size: number): number => {
+  let cores = 1
+  try {
+    cores = (globalThis as any).navigator?.hardwareConcurrency ?? 1
+  } catch {
+    // keep 1
+  }
+  return size <= cores ? 50 : 0
+}
+
+/**
+ * The per-rank engine.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class Engine implements Sink {
+  readonly rank: number
+  readonly size: number
+  readonly eagerLimit: number
+  readonly spinMicros: number
+  readonly matcher = new Matcher<RecvReq, Incoming>()
+  private readonly peers: Uint8Array
+  private readonly peerCause: Array<unknown>
+  private readonly seq: Uint32Array
+  private nextId = 1
+  private readonly rndvSends = new Map<number, SendReq>()
+  private readonly rndvRecvs = new Map<number, RecvReq>()
+  private readonly blocked = new Map<number, Array<Req>>()
+  private probes: Array<ProbeWaiter> = []
+  private readonly comms = new Map<number, CommCore>()
+  private readonly warn: (message: string) => void
+  private finished = false
+  private readonly scratch: Frame
+
+  readonly transport: TransportShape
+  constructor(transport: TransportShape, options: EngineOptions = {}) {
+    this.transport = transport
+    this.rank = transport.rank
+    this.size = transport.size
+    this.eagerLimit = options.eagerLimit ?? transport.eagerLimit
+    this.spinMicros = options.spinMicros ?? defaultSpin(transport.size)
+    this.warn = options.onWarning ?? ((m) => process.emitWarning(m, "RankflowWarning"))
+    this.peers = new Uint8Array(this.size)
+    this.peerCause = new Array(this.size)
+    this.seq = new Uint32Array(this.size)
+    this.scratch = { kind: 0, fmt: 0, src: this.rank, dst: 0, ctx: 0, tag: 0, seq: 0, id: 0, ref: 0, size: 0, body: undefined }
+    transport.attach(this)
+  }
+
+  /** Registers a communicator's context so failures can reach its receives. */
+  register(comm: CommCore): void {
+    this.comms.set(comm.ctx, comm)
+  }
+
+  unregister(comm: CommCore): void {
+    this.comms.delete(comm.ctx)
+    const left = this.matcher.dropContext(comm.ctx)
+    for (const r of left.posted) {
+      r.fail(new Errors.InvalidRequest({ rank: comm.rank, op: r.op, reason: "the communicator was freed while the receive was pending" }))
+    }
+  }
+
+  /** Is world rank `peer` still running? */
+  isLive(peer: number): boolean {
+    return this.peers[peer] === LIVE
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private header(kind: number, dst: number, ctx: number, tag: number): Frame {
+    const f = this.scratch
+    f.kind = kind
+    f.dst = dst
+    f.ctx = ctx
+    f.tag = tag
+    f.seq = this.seq[dst] = (this.seq[dst]! + 1) >>> 0
+    f.fmt = Format.NONE
+    f.id = 0
+    f.ref = 0
+    f.size = 0
+    f.body = undefined
+    return f
+  }
+
+  /** Hands a frame to the transport, or to this engine for a self-send. */
+  private put(f: Frame): boolean {
+    if (f.dst === this.rank) {
+      // A fresh copy: delivery may send frames of its own (CTS, DATA), which
+      // reuse the scratch frame.
+      this.frame({ ...f })
+      return true
+    }
+    return this.transport.send(f)
+  }
+
+  /**
+   * Starts a send of `data` to world rank `dst`. Throws `Refused` from the
+   * codec; the communicator turns it into `Unencodable`.
+   */
+  isend(comm: CommCore, op: string, data: unknown, dst: number, tag: number, ctx: number): Req {
+    const kind = Codec.viewKind(data)
+    let fmt: number
+    let body: Uint8Array
+    if (kind >= 0) {
+      fmt = Format.RAW + kind
+      body = Codec.rawBytes(data as Codec.RawValue)
+    } else {
+      fmt = Format.MSGPACK
+      body = Codec.encode(data)
+    }
+    const size = body.byteLength
+    if (this.peers[dst] !== LIVE) {
+      const r = new Req(op)
+      r.fail(this.lostError(comm, op, dst, tag))
+      return r
+    }
+    if (size <= this.eagerLimit) {
+      const f = this.header(Kind.EAGER, dst, ctx, tag)
+      f.fmt = fmt
+      f.size = size
+      f.body = body
+      const r = new Req(op)
+      if (this.put(f)) r.succeed(undefined)
+      else this.block(dst, r)
+      return r
+    }
+    // Rendezvous: the body waits here until the receiver is ready. An encoded
+    // body lives in the codec's scratch buffer, so it is copied; a raw body is
+    // the caller's own buffer, which MPI forbids touching until the request
+    // completes.
+    const id = this.nextId++
+    const r = new SendReq(op, dst, ctx, tag, fmt, size, kind >= 0 ? body : body.slice())
+    this.rndvSends.set(id, r)
+    const f = this.header(Kind.RTS, dst, ctx, tag)
+    f.fmt = fmt
+    f.size = size
+    f.id = id
+    this.put(f)
+    return r
+  }
+
+  private block(dst: number, r: Req): void {
+    let list = this.blocked.get(dst)
+    if (list === undefined) this.blocked.set(dst, (list = []))
+    list.push(r)
+  }
+
+  writable(dst: number): void {
+    const list = this.blocked.get(dst)
+    if (list === undefined) return
+    this.blocked.delete(dst)
+    for (const r of list) r.succeed(undefined)
+  }
+
+  // -------------------------------------------------------------- receiving
+
+  /** Posts a receive from world rank `src` (or ANY_SOURCE). */
+  irecv(comm: CommCore, op: string, src: number, tag: number, ctx: number, buf: ArrayBufferView | undefined): RecvReq {
+    const r = new RecvReq(op, comm, ctx, src, tag, buf)
+    r.canceller = this.cancelRecv
+    const a = this.matcher.post(r)
+    if (a !== undefined) this.take(r, a)
+    else if (src !== ANY_SOURCE ? this.peers[src] !== LIVE : this.allGone(comm)) {
+      this.matcher.cancel(r)
+      r.fail(this.lostError(comm, op, src, tag))
+    }
+    return r
+  }
+
+  private readonly cancelRecv = (req: Req): boolean => {
+    const r = req as RecvReq
+    if (!this.matcher.cancel(r)) return false
+    r.cancelled = true
+    r.source = -1
+    r.tag = -1
+    r.count = 0
+    r.succeed(undefined)
+    return true
+  }
+
+  /** Cancels a pending receive or probe; false if it already matched. */
+  cancel(r: Req): boolean {
+    return r.cancel()
+  }
+
+  /** A matched unexpected arrival meets its receive. */
+  private take(r: RecvReq, a: Incoming): void {
+    if (a.kind === Kind.RTS) this.acceptRts(r, a.src, a.tag, a.fmt, a.size, a.id)
+    else if (a.error !== undefined) this.finishStatus(r, a.src, a.tag, a.size).fail(a.error)
+    else this.deliverValue(r, a.src, a.tag, a.fmt, a.size, a.value)
+  }
+
+  private finishStatus(r: RecvReq, src: number, tag: number, size: number): RecvReq {
+    r.source = r.comm.toLocal(src)
+    r.tag = tag
+    r.count = size
+    return r
+  }
+
+  private acceptRts(r: RecvReq, src: number, tag: number, fmt: number, size: number, sendId: number): void {
+    this.finishStatus(r, src, tag, size)
+    // Check a buffer receive before asking for the data: a mismatch fails now
+    // (the sender's data is then fetched and dropped, so it completes too).
+    const err = r.buf === undefined ? undefined : this.checkBuffer(r, src, tag, fmt, size)
+    const id = this.nextId++
+    r.peer = src
+    if (err !== undefined) {
+      r.fail(err)
+      // Keep a sink for the DATA so the sender's request still completes.
+      const sinkReq = new RecvReq(r.op, r.comm, r.ctx, src, tag, undefined)
+      sinkReq.peer = src
+      this.rndvRecvs.set(id, sinkReq)
+    } else {
+      this.rndvRecvs.set(id, r)
+    }
+    const f = this.header(Kind.CTS, src, r.ctx, tag)
+    f.id = sendId
+    f.ref = id
+    this.put(f)
+  }
+
+  private checkBuffer(r: RecvReq, src: number, tag: number, fmt: number, size: number): Error | undefined {
+    const buf = r.buf!
+    const bufKind = Codec.viewKind(buf)
+    const expected = Codec.describeValue(buf)
+    if (fmt < Format.RAW) {
+      return new Errors.TypeMismatch({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, expected, actual: "an object (not a typed array)" })
+    }
+    const kind = fmt - Format.RAW
+    if (!compatible(kind, bufKind)) {
+      return new Errors.TypeMismatch({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, expected, actual: Codec.describeRaw(kind, size) })
+    }
+    if (size > buf.byteLength) {
+      return new Errors.Truncated({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, length: size, capacity: buf.byteLength, buffer: expected })
+    }
+    return undefined
+  }
+
+  /** Delivers an already-decoded value (an unexpected EAGER message). */
+  private deliverValue(r: RecvReq, src: number, tag: number, fmt: number, size: number, value: unknown): void {
+    this.finishStatus(r, src, tag, size)
+    if (r.buf === undefined) return r.succeed(value)
+    const err = this.checkBuffer(r, src, tag, fmt, size)
+    if (err !== undefined) return r.fail(err)
+    new Uint8Array(r.buf.buffer, r.buf.byteOffset, size).set(Codec.rawBytes(value as Codec.RawValue))
+    r.succeed(r.buf)
+  }
+
+  /** Delivers borrowed body bytes into a receive. */
+  private deliverBytes(r: RecvReq, src: number, tag: number, fmt: number, size: number, body: Uint8Array | undefined): void {
+    this.finishStatus(r, src, tag, size)
+    const bytes = body ?? new Uint8Array(0)
+    if (r.buf !== undefined) {
+      const err = this.checkBuffer(r, src, tag, fmt, size)
+      if (err !== undefined) return r.fail(err)
+      if (bytes !== r.landing) new Uint8Array(r.buf.buffer, r.buf.byteOffset, size).set(bytes)
+      return r.succeed(r.buf)
+    }
+    try {
+      r.succeed(this.decodeBody(fmt, bytes, bytes === r.landing))
+    } catch (e) {
+      r.fail(new Errors.Undecodable({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, reason: e instanceof Error ? e.message : String(e) }))
+    }
+  }
+
+  private decodeBody(fmt: number, bytes: Uint8Array, owned: boolean): unknown {
+    if (fmt === Format.MSGPACK) return Codec.decode(bytes)
+    const kind = fmt - Format.RAW
+    if (owned && kind !== Codec.KIND_BUFFER && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
+      // The body landed in a buffer of its own: wrap it without a copy.
+      const info = Codec.kinds[kind]
+      if (info?.make !== undefined && bytes.byteLength % info.bytes === 0) return info.make(bytes.buffer as ArrayBuffer, bytes.byteLength / info.bytes)
+    }
+    return Codec.fromRaw(kind, bytes)
+  }
+
+  // ---------------------------------------------------------------- probing
+
+  /** Non-blocking probe: the earliest matching unexpected message's status. */
+  iprobe(ctx: number, src: number, tag: number, status: Req): boolean {
+    const a = this.matcher.peek(ctx, src, tag)
+    if (a === undefined) return false
+    status.source = a.src
+    status.tag = a.tag
+    status.count = a.size
+    return true
+  }
+
+  /** A request that completes (without receiving) when a match is there. */
+  probe(comm: CommCore, op: string, src: number, tag: number, ctx: number): Req {
+    const r = new Req(op)
+    if (this.iprobe(ctx, src, tag, r)) {
+      r.source = comm.toLocal(r.source)
+      r.succeed(true)
+      return r
+    }
+    if (src !== ANY_SOURCE ? this.peers[src] !== LIVE : this.allGone(comm)) {
+      r.fail(this.lostError(comm, op, src, tag))
+      return r
+    }
+    const w: ProbeWaiter = { req: r, comm, ctx, src, tag }
+    this.probes.push(w)
+    r.canceller = () => {
+      const i = this.probes.indexOf(w)
+      if (i < 0) return false
+      this.probes.splice(i, 1)
+      r.cancelled = true
+      r.succeed(false)
+      return true
+    }
+    return r
+  }
+
+  private wakeProbes(a: Incoming): void {
+    if (this.probes.length === 0) return
+    const woken: Array<ProbeWaiter> = []
+    this.probes = this.probes.filter((w) => {
+      const hit = w.ctx === a.ctx && (w.src === ANY_SOURCE || w.src === a.src) && (w.tag === ANY_TAG || w.tag === a.tag)
+      if (hit) woken.push(w)
+      return !hit
+    })
+    for (const w of woken) {
+      w.req.source = w.comm.toLocal(a.src)
+      w.req.tag = a.tag
+      w.req.count = a.size
+      w.req.succeed(true)
+    }
+  }
+
+  // --------------------------------------------------------------- progress
+
+  /** Polls the transport until `done()` or the spin budget is spent. */
+  progress(done: () => boolean): void {
+    this.transport.poll(done, this.spinMicros)
+  }
+
+  /** Delivers whatever the transport has now, without spinning. */
+  progressOnce(): void {
+    this.transport.poll(alwaysTrue, 0)
+  }
+
+  // --------------------------------------------------- the transport's sink
+
+  frame(f: Frame): void {
+    switch (f.kind) {
+      case Kind.EAGER:
+      case Kind.RTS: {
+        const r = this.matcher.takePosted(f.ctx, f.src, f.tag)
+        if (r !== undefined) {
+          if (f.kind === Kind.EAGER) this.deliverBytes(r, f.src, f.tag, f.fmt, f.size, f.body)
+          else this.acceptRts(r, f.src, f.tag, f.fmt, f.size, f.id)
+          return
+        }
+        const a: Incoming = {
+          ctx: f.ctx,
+          src: f.src,
+          tag: f.tag,
+          stamp: 0,
+          kind: f.kind,
+          fmt: f.fmt,
+          size: f.size,
+          id: f.id,
+          value: undefined,
+          error: undefined
+        }
+        if (f.kind === Kind.EAGER) {
+          try {
+            a.value = this.decodeBody(f.fmt, f.body ?? new Uint8Array(0), false)
+          } catch (e) {
+            const comm = this.comms.get(f.ctx)
+            a.error = new Errors.Undecodable({
+              rank: comm?.rank ?? this.rank,
+              peer: comm?.toLocal(f.src) ?? f.src,
+              tag: f.tag,
+              reason: e instanceof Error ? e.message : String(e)
+            })
+          }
+        }
+        this.matcher.addUnexpected(a)
+        this.wakeProbes(a)
+        return
+      }
+      case Kind.CTS: {
+        const s = this.rndvSends.get(f.id)
+        if (s === undefined) return this.protocolError(f, "CTS for an unknown send")
+        this.rndvSends.delete(f.id)
+        const d = this.header(Kind.DATA, f.src, s.ctx, s.tag)
+        d.fmt = s.fmt
+        d.size = s.size
+        d.id = f.ref
+        d.body = s.body
+        s.body = undefined
+        if (this.put(d)) s.succeed(undefined)
+        else this.block(f.src, s)
+        return
+      }
+      case Kind.DATA: {
+        const r = this.rndvRecvs.get(f.id)
+        if (r === undefined) return this.protocolError(f, "DATA for an unknown receive")
+        this.rndvRecvs.delete(f.id)
+        if (r.done) return // a failed buffer check: the data is dropped
+        this.deliverBytes(r, f.src, f.tag, f.fmt, f.size, f.body)
+        return
+      }
+      case Kind.FIN:
+        return this.peerGone(f.src, FINISHED, undefined)
+      default:
+        return this.protocolError(f, "unknown frame kind")
+    }
+  }
+
+  target(f: Frame): Uint8Array {
+    const r = this.rndvRecvs.get(f.id)
+    if (f.kind === Kind.DATA && r !== undefined && !r.done) {
+      if (r.buf !== undefined && f.fmt >= Format.RAW && f.size <= r.buf.byteLength && compatible(f.fmt - Format.RAW, Codec.viewKind(r.buf))) {
+        r.landing = new Uint8Array(r.buf.buffer, r.buf.byteOffset, f.size)
+        return r.landing
+      }
+      if (r.buf === undefined) {
+        r.landing = new Uint8Array(new ArrayBuffer(f.size))
+        return r.landing
+      }
+    }
+    return new Uint8Array(f.size)
+  }
+
+  private protocolError(f: Frame, what: string): void {
+    this.warn(`rank ${this.rank}: dropped a ${kindName(f.kind)} frame from rank ${f.src}: ${what} (id ${f.id})`)
+  }
+
+  peerLost(peer: number, error: Errors.PeerLost | Errors.TransportError): void {
+    this.peerGone(peer, FAILED, error instanceof Errors.PeerLost && error.cause !== undefined ? error.cause : error)
+  }
+
+  /** Marks world rank `peer` failed (its program threw or its thread died). */
+  peerFailed(peer: number, cause: unknown): void {
+    this.peerGone(peer, FAILED, cause)
+  }
+
+  private peerGone(peer: number, state: number, cause: unknown): void {
+    if (peer === this.rank || this.peers[peer] === FAILED) return
+    if (this.peers[peer] === FINISHED && state === FINISHED) return
+    this.peers[peer] = state
+    this.peerCause[peer] = cause
+    // Rendezvous sends it will never answer.
+    for (const [id, s] of this.rndvSends) {
+      if (s.dst === peer) {
+        this.rndvSends.delete(id)
+        s.fail(this.lostError(this.comms.get(s.ctx), s.op, peer, s.tag))
+      }
+    }
+    if (state === FAILED) {
+      // Rendezvous receives waiting for its data (a finished peer still sends it).
+      for (const [id, r] of this.rndvRecvs) {
+        if (r.peer === peer) {
+          this.rndvRecvs.delete(id)
+          r.fail(this.lostError(r.comm, r.op, peer, r.tag))
+        }
+      }
+      const blocked = this.blocked.get(peer)
+      if (blocked !== undefined) {
+        this.blocked.delete(peer)
+        for (const r of blocked) r.fail(this.lostError(undefined, r.op, peer, -1))
+      }
+    }
+    // Receives that can no longer match: from this peer, or from any source
+    // when every other member of the communicator is gone.
+    const dead = this.matcher.removePosted((r) => (r.src === ANY_SOURCE ? this.allGone(r.comm) : r.src === peer))
+    for (const r of dead) r.fail(this.lostError(r.comm, r.op, r.src, r.tag))
+    this.probes = this.probes.filter((w) => {
+      if (w.src === ANY_SOURCE ? this.allGone(w.comm) : w.src === peer) {
+        w.req.fail(this.lostError(w.comm, w.req.op, w.src, w.tag))
+        return false
+      }
+      return true
+    })
+  }
+
+  private allGone(comm: CommCore): boolean {
+    for (let i = 0; i < comm.size; i++) {
+      const w = comm.toWorld(i)
+      if (w !== this.rank && this.peers[w] === LIVE) return false
+    }
+    return true
+  }
+
+  private lostError(comm: CommCore | undefined, op: string, peer: number, tag: number): Errors.PeerLost {
+    const gone = peer === ANY_SOURCE ? firstGone(this.peers, this.rank) : peer
+    const state = gone >= 0 ? this.peers[gone] : FINISHED
+    return new Errors.PeerLost({
+      rank: comm?.rank ?? this.rank,
+      op,
+      peer: peer === ANY_SOURCE ? ANY_SOURCE : comm?.toLocal(peer) ?? peer,
+      tag,
+      reason: state === FINISHED ? "finished" : "failed",
+      ...(state === FAILED ? { cause: this.peerCause[gone] } : {})
+    })
+  }
+
+  // ------------------------------------------------------------- life cycle
+
+  /**
+   * The program has returned: tell every peer (in band, after everything this
+   * rank sent). The engine goes on serving rendezvous requests until closed.
+   */
+  finish(): void {
+    if (this.finished) return
+    this.finished = true
+    for (let p = 0; p < this.size; p++) {
+      if (p !== this.rank && this.peers[p] !== FAILED) this.put(this.header(Kind.FIN, p, 0, 0))
+    }
+  }
+
+  /** Describes messages that arrived but were never received. */
+  unreceived(): string | undefined {
+    if (this.matcher.unexpectedCount === 0) return undefined
+    const by = new Map<string, number>()
+    for (const a of this.matcher.unexpectedAll()) {
+      const key = `from rank ${a.src} tag ${a.tag}${a.ctx > 1 ? ` (context ${a.ctx})` : ""}`
+      by.set(key, (by.get(key) ?? 0) + 1)
+    }
+    return `rank ${this.rank} ended with ${this.matcher.unexpectedCount} unreceived message(s): ` +
+      [...by].map(([k, n]) => `${n} ${k}`).join(", ")
+  }
+
+  /** Fails what is still pending and reports unreceived messages. */
+  close(): void {
+    const left = this.unreceived()
+    if (left !== undefined) this.warn(left)
+    for (const r of this.matcher.removePosted(() => true)) {
+      r.fail(new Errors.PeerLost({ rank: r.comm.rank, op: r.op, peer: r.comm.toLocal(r.src), tag: r.tag, reason: "finished" }))
+    }
+  }
+}
+
+const alwaysTrue = (): boolean => true
+
+const firstGone = (peers: Uint8Array, self: number): number => {
+  for (let i = 0; i < peers.length; i++) if (i !== self && peers[i] === FAILED) return i
+  for (let i = 0; i < peers.length; i++) if (i !== self && peers[i] !== LIVE) return i
+  return -1
+}
+
+/** Can a raw message of `kind` land in a buffer of `bufKind`? */
+const compatible = (kind: number, bufKind: number): boolean =>
+  kind === bufKind ||
+  bufKind === Codec.KIND_DATAVIEW ||
+  ((kind === Codec.KIND_BUFFER || kind === Codec.KIND_UINT8) && (bufKind === Codec.KIND_BUFFER || bufKind === Codec.KIND_UINT8))

@@ -1,0 +1,285 @@
+/**
+ * The worker transport as one rank sees it: shared-memory rings to and from
+ * every peer, and a doorbell to sleep on.
+ *
+ * Delivery is adaptive. A rank that waits for a request spins over its
+ * incoming rings for a short budget (`poll`), which hands a message over in
+ * well under a microsecond; past the budget it sleeps on its doorbell with
+ * `Atomics.waitAsync`, so an idle rank burns no CPU and an oversubscribed
+ * world (more ranks than cores) still makes progress. A writer rings a
+ * sleeping peer's doorbell once (it clears the peer's sleeping flag with a
+ * compare-and-swap, so a burst of messages costs one wake-up), and a reader
+ * that frees room in a ring a writer is waiting on rings that writer.
+ *
+ * Frames that do not fit (a full ring, or the rest of a large body) wait in a
+ * per-peer queue and go as room frees up; `send` then returns false and the
+ * engine waits for `writable`.
+ *
+ * @since 0.1.0
+ */
+import { Envelope } from "../../core/index.ts"
+import type { Transport } from "../../core/index.ts"
+import { RingReader, ringBytes, RingWriter } from "./Ring.ts"
+
+type Frame = Envelope.Frame
+
+/** Int32 words of control per rank (a cache line each). */
+export const CTRL_WORDS = 16
+const BELL = 0
+const SLEEPING = 1
+
+/**
+ * The shared memory of one worker world: the control block (a doorbell per
+ * rank) followed by a ring for every ordered pair of distinct ranks.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Shared {
+  readonly size: number
+  readonly capacity: number
+  readonly sab: SharedArrayBuffer
+}
+
+/**
+ * Ring capacity for a world of `size` ranks: a power of two from 64 KiB to
+ * 1 MiB, within a total of `budget` bytes.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const defaultCapacity = (size: number, budget = 64 * 1024 * 1024): number => {
+  const pairs = Math.max(1, size * (size - 1))
+  let cap = 1 << 20
+  while (cap > 64 * 1024 && cap * pairs > budget) cap >>= 1
+  return cap
+}
+
+/**
+ * Allocates the shared memory of a world.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const allocate = (size: number, capacity = defaultCapacity(size)): Shared => {
+  if ((capacity & (capacity - 1)) !== 0 || capacity < 4096) {
+    throw new RangeError(`ring capacity must be a power of two of at least 4096 bytes; got ${capacity}`)
+  }
+  const bytes = size * CTRL_WORDS * 4 + size * size * ringBytes(capacity)
+  return { size, capacity, sab: new SharedArrayBuffer(bytes) }
+}
+
+const ringOffset = (shared: Shared, src: number, dst: number): number =>
+  shared.size * CTRL_WORDS * 4 + (src * shared.size + dst) * ringBytes(shared.capacity)
+
+interface Pending {
+  readonly frame: Frame
+  offset: number
+}
+
+/**
+ * The transport of one rank over the world's shared memory.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class WorkerTransport implements Transport.TransportShape {
+  readonly name = "worker"
+  readonly size: number
+  readonly eagerLimit: number
+  private readonly ctrl: Int32Array
+  private readonly writers: Array<RingWriter | undefined>
+  private readonly readers: Array<RingReader | undefined>
+  private readonly pending: Array<Array<Pending> | undefined>
+  private pendingCount = 0
+  private sink: Transport.Sink | undefined = undefined
+  private armed = false
+  private closed = false
+  private readonly me: number
+
+  readonly rank: number
+  constructor(rank: number, shared: Shared, eagerLimit?: number) {
+    this.rank = rank
+    this.size = shared.size
+    this.ctrl = new Int32Array(shared.sab, 0, shared.size * CTRL_WORDS)
+    this.me = rank * CTRL_WORDS
+    this.writers = []
+    this.readers = []
+    this.pending = new Array(shared.size).fill(undefined)
+    for (let p = 0; p < shared.size; p++) {
+      this.writers.push(p === rank ? undefined : new RingWriter(shared.sab, ringOffset(shared, rank, p), shared.capacity))
+      this.readers.push(p === rank ? undefined : new RingReader(shared.sab, ringOffset(shared, p, rank), shared.capacity, rank))
+    }
+    this.eagerLimit = eagerLimit ?? Math.min(64 * 1024, shared.capacity / 8)
+  }
+
+  // ----------------------------------------------------------------- sending
+
+  send(f: Frame): boolean {
+    const dst = f.dst
+    const q = this.pending[dst]
+    if (q === undefined || q.length === 0) {
+      const w = this.writers[dst]!
+      const len = f.body === undefined ? 0 : f.body.byteLength
+      const at = w.write(f, 0)
+      if (at >= 0) {
+        w.publish()
+        this.wake(dst)
+        if (at === len) return true
+      }
+      this.enqueue(f, Math.max(at, 0))
+      return this.stuck(dst)
+    }
+    this.enqueue(f, 0)
+    return false
+  }
+
+  /** Keeps a frame that could not go now. A DATA body is the engine's and stays put until `writable`; any other body is copied. */
+  private enqueue(f: Frame, offset: number): void {
+    const frame: Frame = { ...f, body: f.body === undefined || f.kind === Envelope.Kind.DATA ? f.body : f.body.slice() }
+    ;(this.pending[f.dst] ??= []).push({ frame, offset })
+    this.pendingCount++
+  }
+
+  /** Asks the reader of the ring to `dst` for room, and retries once (no lost wake-up). */
+  private stuck(dst: number): boolean {
+    this.writers[dst]!.wantRoom()
+    return this.flush(dst)
+  }
+
+  /** Writes queued frames to `dst`; true (and `writable`) when the queue is empty. */
+  private flush(dst: number): boolean {
+    const q = this.pending[dst]
+    if (q === undefined || q.length === 0) return true
+    const w = this.writers[dst]!
+    let wrote = false
+    while (q.length > 0) {
+      const p = q[0]!
+      const len = p.frame.body === undefined ? 0 : p.frame.body.byteLength
+      const at = w.write(p.frame, p.offset)
+      if (at >= 0) {
+        wrote = true
+        p.offset = at
+      }
+      if (at < 0 || at < len) break
+      q.shift()
+      this.pendingCount--
+    }
+    if (wrote) {
+      w.publish()
+      this.wake(dst)
+    }
+    if (q.length > 0) {
+      w.wantRoom()
+      return false
+    }
+    this.sink?.writable(dst)
+    return true
+  }
+
+  private flushAll(): void {
+    for (let d = 0; d < this.size; d++) {
+      const q = this.pending[d]
+      if (q !== undefined && q.length > 0) this.flush(d)
+    }
+  }
+
+  /** Rings `peer`'s doorbell if it sleeps (once per sleep). */
+  private wake(peer: number): void {
+    const at = peer * CTRL_WORDS
+    if (Atomics.compareExchange(this.ctrl, at + SLEEPING, 1, 0) === 1) {
+      Atomics.add(this.ctrl, at + BELL, 1)
+      Atomics.notify(this.ctrl, at + BELL)
+    }
+  }
+
+  // --------------------------------------------------------------- receiving
+
+  attach(sink: Transport.Sink): void {
+    this.sink = sink
+    this.arm()
+  }
+
+  private readonly deliver = (f: Frame): void => this.sink!.frame(f)
+  private readonly target = (f: Frame): Uint8Array => this.sink!.target(f)
+
+  /** Is anything waiting in an incoming ring? */
+  private ready(): boolean {
+    for (let p = 0; p < this.size; p++) {
+      const r = this.readers[p]
+      if (r !== undefined && r.ready()) return true
+    }
+    return false
+  }
+
+  /** Delivers everything that has arrived and writes what waits to go. */
+  private drain(): void {
+    for (let p = 0; p < this.size; p++) {
+      const r = this.readers[p]
+      if (r !== undefined && r.ready() && r.drain(this.deliver, this.target)) this.wake(p)
+    }
+    if (this.pendingCount > 0) this.flushAll()
+  }
+
+  poll(until: () => boolean, budgetMicros: number): void {
+    if (this.closed) return
+    this.drain()
+    if (until() || budgetMicros <= 0) return
+    // While spinning, writers need not ring: clear the sleeping flag, and set
+    // it again (then look once more) before going back to the event loop.
+    Atomics.store(this.ctrl, this.me + SLEEPING, 0)
+    const t0 = performance.now()
+    const limit = budgetMicros / 1000
+    let i = 0
+    for (;;) {
+      if (this.pendingCount > 0 || this.ready()) {
+        this.drain()
+        if (until()) break
+      }
+      if ((++i & 127) === 0) {
+        if (until() || performance.now() - t0 > limit) break
+      }
+    }
+    if (this.armed) {
+      Atomics.store(this.ctrl, this.me + SLEEPING, 1)
+      this.drain()
+    }
+  }
+
+  /** Sleeps on the doorbell until a peer rings (or already has). */
+  private arm(): void {
+    while (!this.armed && !this.closed) {
+      const v = Atomics.load(this.ctrl, this.me + BELL)
+      Atomics.store(this.ctrl, this.me + SLEEPING, 1)
+      if (this.ready() || this.pendingCount > 0) {
+        Atomics.store(this.ctrl, this.me + SLEEPING, 0)
+        this.drain()
+        continue
+      }
+      const w = Atomics.waitAsync(this.ctrl, this.me + BELL, v)
+      if (!w.async) continue
+      this.armed = true
+      w.value.then(this.woken)
+    }
+  }
+
+  private readonly woken = (): void => {
+    this.armed = false
+    if (this.closed) return
+    Atomics.store(this.ctrl, this.me + SLEEPING, 0)
+    this.drain()
+    this.arm()
+  }
+
+  /** Wakes this rank's own sleeper (used to stop). */
+  private ringSelf(): void {
+    Atomics.add(this.ctrl, this.me + BELL, 1)
+    Atomics.notify(this.ctrl, this.me + BELL)
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.ringSelf()
+  }
+}
