@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { addExtension, Packr } from "msgpackr"
+import { addExtension, C1, Packr } from "msgpackr"
 
 /** Any value whose bytes travel raw. */
 export type RawValue = ArrayBufferView | ArrayBuffer | SharedArrayBuffer
@@ -399,7 +399,11 @@ const encodeSlow = (value: unknown, first: unknown): Uint8Array => {
  * @category decoding
  * @since 0.1.0
  */
-export const decode = (bytes: Uint8Array): unknown => packr.unpack(bytes)
+export const decode = (bytes: Uint8Array): unknown => {
+  const v = packr.unpack(bytes)
+  if (v === C1) throw new Error("malformed message: 0xc1 is never used in msgpack")
+  return v
+}
 
 /**
  * Teaches the codec a class: values that are `instanceof Class` are written
@@ -409,8 +413,14 @@ export const decode = (bytes: Uint8Array): unknown => packr.unpack(bytes)
  * @example
  * ```ts
  * import { Codec } from "rankflow"
- * class Point { constructor(readonly x: number, readonly y: number) {} }
- * Codec.register(Point, 1, { encode: (p) => [p.x, p.y], decode: ([x, y]: [number, number]) => new Point(x, y) })
+ * class Point {
+ *   x = 0
+ *   y = 0
+ * }
+ * Codec.register(Point, 1, {
+ *   encode: (p): [number, number] => [p.x, p.y],
+ *   decode: ([x, y]: [number, number]) => Object.assign(new Point(), { x, y })
+ * })
  * ```
  * @category registration
  * @since 0.1.0

@@ -585,7 +585,12 @@ export class Engine implements Sink {
     })
   }
 
+  /**
+   * Can no other member of `comm` send any more? (A communicator of this rank
+   * alone never counts as gone: the rank may still send to itself.)
+   */
   private allGone(comm: CommCore): boolean {
+    if (comm.size === 1) return false
     for (let i = 0; i < comm.size; i++) {
       const w = comm.toWorld(i)
       if (w !== this.rank && this.peers[w] === LIVE) return false

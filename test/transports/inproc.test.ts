@@ -1,0 +1,4 @@
+import test from "ava"
+import { conformance } from "./conformance.ts"
+
+conformance(test, "inproc")
