@@ -17,6 +17,7 @@
  * @since 0.1.0
  */
 import { addExtension, C1, Packr } from "msgpackr"
+import { Format } from "./Envelope.ts"
 
 /** Any value whose bytes travel raw. */
 export type RawValue = ArrayBufferView | ArrayBuffer | SharedArrayBuffer
@@ -347,38 +348,54 @@ const options = {
     throw new Refused(whatIs(f), "value")
   }
 }
-const packr = new Packr(options as any)
-// Cycles and shared references: the fast packer recurses without tracking
-// identity; a value it cannot finish (a cycle) is packed again with identity
-// tracking, as structured clone does.
-const clonePackr = new Packr({ ...options, structuredClone: true } as any)
+// Two packers: msgpack proper (objects as maps, the fastest), and records
+// (objects as records, so that a JS Map, written as a msgpack map, decodes as
+// a Map again). A message uses records only when it holds a Map.
+const plain = new Packr({ ...options, useRecords: false, mapsAsObjects: true } as any)
+const records = new Packr({ ...options, mapsAsObjects: false } as any)
+// Cycles and shared references: the packers recurse without tracking
+// identity; a value they cannot finish (a cycle) is packed again with
+// identity tracking, as structured clone does.
+const cloning = new Packr({ ...options, structuredClone: true, mapsAsObjects: false } as any)
 
 /**
- * Encodes any value with msgpack. The returned bytes are a view of a scratch
- * buffer, valid until the next call: copy them to keep them. Throws
- * {@link Refused} for what the codec cannot carry.
- *
- * @example
- * ```ts
- * import { Codec } from "rankflow"
- * const bytes = Codec.encode({ a: 1, xs: new Float64Array([1.5]) })
- * Codec.decode(bytes) // { a: 1, xs: Float64Array [1.5] }
- * ```
- * @category encoding
- * @since 0.1.0
+ * Does `v` need records (does it hold a Map)? Deep or unusual values answer
+ * yes: records carry everything, only a little slower.
  */
-export const encode = (value: unknown): Uint8Array => {
+const needsRecords = (v: unknown, depth: number): boolean => {
+  if (typeof v !== "object" || v === null) return false
+  if (depth > 24) return true
+  const c = (v as object).constructor
+  if (c === Object || c === undefined) {
+    for (const k in v) if (needsRecords((v as Record<string, unknown>)[k], depth + 1)) return true
+    return false
+  }
+  if (c === Array) {
+    const a = v as Array<unknown>
+    for (let i = 0; i < a.length; i++) if (needsRecords(a[i], depth + 1)) return true
+    return false
+  }
+  if (kindByCtor.has(c) || c === Date || c === RegExp) return false
+  if (c === Set) {
+    for (const x of v as Set<unknown>) if (needsRecords(x, depth + 1)) return true
+    return false
+  }
+  return true
+}
+
+const pack = (p: Packr, value: unknown): Uint8Array => {
   try {
-    return packr.pack(value)
+    return p.pack(value)
   } catch (e) {
-    return encodeSlow(value, e)
+    return packSlow(value, e)
   }
 }
 
-const encodeSlow = (value: unknown, first: unknown): Uint8Array => {
+const packSlow = (value: unknown, first: unknown): Uint8Array => {
   if (first instanceof RangeError && /call stack/i.test(first.message)) {
     try {
-      return clonePackr.pack(value)
+      lastFormat = Format.RECORDS
+      return cloning.pack(value)
     } catch (e) {
       first = e
     }
@@ -392,6 +409,83 @@ const encodeSlow = (value: unknown, first: unknown): Uint8Array => {
   throw new Refused(first instanceof Error ? `not encodable (${first.message})` : "not encodable", "value")
 }
 
+const f64 = new Float64Array(1)
+const f64Bytes = new Uint8Array(f64.buffer)
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
+let lastFormat: number = Format.MSGPACK
+
+/**
+ * The format {@link encodeBody} chose for the bytes it returned last.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const bodyFormat = (): number => lastFormat
+
+/**
+ * Encodes a message body (not a raw value: see {@link viewKind}) in the
+ * fastest format that carries it; {@link bodyFormat} tells which. The bytes
+ * are a view of a scratch buffer, valid until the next call. Throws
+ * {@link Refused} for what the codec cannot carry.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const encodeBody = (value: unknown): Uint8Array => {
+  if (typeof value === "number" && littleEndian) {
+    f64[0] = value
+    lastFormat = Format.NUMBER
+    return f64Bytes
+  }
+  const rec = needsRecords(value, 0)
+  lastFormat = rec ? Format.RECORDS : Format.MSGPACK
+  return pack(rec ? records : plain, value)
+}
+
+/**
+ * Decodes a body made by {@link encodeBody} (or raw bytes, for `RAW + k`).
+ * `bytes` may be borrowed: the result shares no memory with it. Throws a
+ * plain `Error` for malformed bytes.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decodeBody = (fmt: number, bytes: Uint8Array): unknown => {
+  switch (fmt) {
+    case Format.MSGPACK:
+      return checked(plain.unpack(bytes))
+    case Format.RECORDS:
+      return checked(records.unpack(bytes))
+    case Format.NUMBER:
+      if (bytes.byteLength !== 8) throw new Error(`a number body has 8 bytes, not ${bytes.byteLength}`)
+      return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true)
+    default:
+      if (fmt >= Format.RAW) return fromRaw(fmt - Format.RAW, bytes)
+      throw new Error(`unknown body format ${fmt}`)
+  }
+}
+
+const checked = (v: unknown): unknown => {
+  if (v === C1) throw new Error("malformed message: 0xc1 is never used in msgpack")
+  return v
+}
+
+/**
+ * Encodes any value on its own (self-describing msgpack with records). The
+ * bytes are a view of a scratch buffer, valid until the next call: copy them
+ * to keep them. Throws {@link Refused} for what the codec cannot carry.
+ *
+ * @example
+ * ```ts
+ * import { Codec } from "rankflow"
+ * const bytes = Codec.encode({ a: 1, xs: new Float64Array([1.5]) })
+ * Codec.decode(bytes) // { a: 1, xs: Float64Array [1.5] }
+ * ```
+ * @category encoding
+ * @since 0.1.0
+ */
+export const encode = (value: unknown): Uint8Array => pack(records, value)
+
 /**
  * Decodes bytes made by {@link encode}. `bytes` may be borrowed: the result
  * shares no memory with it. Throws a plain `Error` for malformed bytes.
@@ -399,11 +493,7 @@ const encodeSlow = (value: unknown, first: unknown): Uint8Array => {
  * @category decoding
  * @since 0.1.0
  */
-export const decode = (bytes: Uint8Array): unknown => {
-  const v = packr.unpack(bytes)
-  if (v === C1) throw new Error("malformed message: 0xc1 is never used in msgpack")
-  return v
-}
+export const decode = (bytes: Uint8Array): unknown => checked(records.unpack(bytes))
 
 /**
  * Teaches the codec a class: values that are `instanceof Class` are written

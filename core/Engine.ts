@@ -214,8 +214,8 @@ export class Engine implements Sink {
       fmt = Format.RAW + kind
       body = Codec.rawBytes(data as Codec.RawValue)
     } else {
-      fmt = Format.MSGPACK
-      body = Codec.encode(data)
+      body = Codec.encodeBody(data)
+      fmt = Codec.bodyFormat()
     }
     const size = body.byteLength
     if (this.peers[dst] !== LIVE) {
@@ -333,7 +333,8 @@ export class Engine implements Sink {
     const bufKind = Codec.viewKind(buf)
     const expected = Codec.describeValue(buf)
     if (fmt < Format.RAW) {
-      return new Errors.TypeMismatch({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, expected, actual: "an object (not a typed array)" })
+      const actual = fmt === Format.NUMBER ? "a number" : "an object (not a typed array)"
+      return new Errors.TypeMismatch({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, expected, actual })
     }
     const kind = fmt - Format.RAW
     if (!compatible(kind, bufKind)) {
@@ -373,14 +374,12 @@ export class Engine implements Sink {
   }
 
   private decodeBody(fmt: number, bytes: Uint8Array, owned: boolean): unknown {
-    if (fmt === Format.MSGPACK) return Codec.decode(bytes)
-    const kind = fmt - Format.RAW
-    if (owned && kind !== Codec.KIND_BUFFER && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
+    if (owned && fmt >= Format.RAW && fmt - Format.RAW !== Codec.KIND_BUFFER && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
       // The body landed in a buffer of its own: wrap it without a copy.
-      const info = Codec.kinds[kind]
+      const info = Codec.kinds[fmt - Format.RAW]
       if (info?.make !== undefined && bytes.byteLength % info.bytes === 0) return info.make(bytes.buffer as ArrayBuffer, bytes.byteLength / info.bytes)
     }
-    return Codec.fromRaw(kind, bytes)
+    return Codec.decodeBody(fmt, bytes)
   }
 
   // ---------------------------------------------------------------- probing

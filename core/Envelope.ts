@@ -36,9 +36,15 @@ export const Kind = {
 export type Kind = (typeof Kind)[keyof typeof Kind]
 
 /**
- * Body formats. `MSGPACK` is the codec's encoding of any value; `RAW + k` is
- * the raw bytes of a typed array (or ArrayBuffer, DataView, Buffer) of kind `k`
- * in `Codec`'s kind table. `NONE` marks a frame without a body.
+ * Body formats (see `Codec.encodeBody`).
+ *
+ * - `MSGPACK`: msgpack of a value with no Map in it; maps decode as objects.
+ * - `RECORDS`: msgpack with records, for values that hold a Map (objects are
+ *   records, maps stay maps).
+ * - `NUMBER`: one number, as 8 bytes of float64 (little-endian).
+ * - `RAW + k`: the raw bytes of a typed array (or ArrayBuffer, DataView,
+ *   Buffer) of kind `k` in `Codec.kinds`.
+ * - `NONE`: no body.
  *
  * @category formats
  * @since 0.1.0
@@ -46,6 +52,8 @@ export type Kind = (typeof Kind)[keyof typeof Kind]
 export const Format = {
   NONE: 0,
   MSGPACK: 1,
+  RECORDS: 2,
+  NUMBER: 3,
   RAW: 16
 } as const
 
@@ -60,7 +68,7 @@ export const Format = {
 export interface Frame {
   /** Frame kind, one of {@link Kind}. */
   kind: number
-  /** Body format, {@link Format}.MSGPACK or RAW + kind. */
+  /** Body format, one of {@link Format} (RAW + kind for raw values). */
   fmt: number
   /** World rank of the sender. */
   src: number

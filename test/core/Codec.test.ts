@@ -1,6 +1,7 @@
 /** The codec: round trips, typed arrays as their own kind, and refusals. */
 import test from "ava"
 import * as Codec from "../../core/Codec.ts"
+import { Format } from "../../core/Envelope.ts"
 
 const roundTrip = (v: unknown) => Codec.decode(Codec.encode(v))
 
@@ -121,4 +122,29 @@ test("a registered class is rebuilt", (t) => {
 test("malformed bytes fail to decode with an error, not a crash", (t) => {
   t.throws(() => Codec.decode(new Uint8Array([0xc1])))
   t.throws(() => Codec.decode(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff])))
+})
+
+test("message bodies take the fastest format that carries them", (t) => {
+  const body = (v: unknown): [number, unknown] => {
+    const bytes = Codec.encodeBody(v)
+    const fmt = Codec.bodyFormat()
+    return [fmt, Codec.decodeBody(fmt, bytes.slice())]
+  }
+  t.deepEqual(body(1.25), [Format.NUMBER, 1.25])
+  t.deepEqual(body(-0), [Format.NUMBER, -0])
+  t.deepEqual(body({ a: [1, { b: "x" }] }), [Format.MSGPACK, { a: [1, { b: "x" }] }])
+  const [fmt, m] = body({ deep: [new Map([[1, { k: 2 }]])] }) as [number, any]
+  t.is(fmt, Format.RECORDS)
+  t.true(m.deep[0] instanceof Map)
+  t.deepEqual(m.deep[0].get(1), { k: 2 })
+  const [sfmt, set] = body(new Set([new Map([["a", 1]])])) as [number, Set<Map<string, number>>]
+  t.is(sfmt, Format.RECORDS)
+  t.true([...set][0] instanceof Map)
+  const cyc: any = { n: 1 }
+  cyc.me = cyc
+  const [cfmt, c] = body(cyc) as [number, any]
+  t.is(cfmt, Format.RECORDS)
+  t.is(c.me, c)
+  t.throws(() => Codec.decodeBody(Format.NUMBER, new Uint8Array(3)), { message: /8 bytes/ })
+  t.throws(() => Codec.decodeBody(9, new Uint8Array(3)), { message: /unknown body format/ })
 })
