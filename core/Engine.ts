@@ -32,7 +32,7 @@ export interface EngineOptions {
   readonly eagerLimit?: number
   /**
    * How long a wait spins on the transport before it sleeps, in microseconds.
-   * Defaults to 50 when the world fits the machine's cores and 0 when it
+   * Defaults to 250 when the world fits the machine's cores and 0 when it
    * oversubscribes them.
    */
   readonly spinMicros?: number
@@ -113,7 +113,7 @@ const defaultSpin = (size: number): number => {
   } catch {
     // keep 1
   }
-  return size <= cores ? 50 : 0
+  return size <= cores ? 250 : 0
 }
 
 /**

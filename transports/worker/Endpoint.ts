@@ -43,14 +43,18 @@ export interface Shared {
 
 /**
  * Ring capacity for a world of `size` ranks: a power of two from 64 KiB to
- * 1 MiB, within a total of `budget` bytes.
+ * 2 MiB, within a total of `budget` bytes. Larger rings let a large message
+ * stream through with fewer waits for room; measured here with 4 MiB
+ * messages, 1 MiB rings gave 7.4 GB/s (windowed) and 380 µs (ping-pong), 2 MiB
+ * rings 8.7 GB/s and 300 µs, 4 MiB rings 11 GB/s but 450 µs. The memory is
+ * touched only as a ring is used.
  *
  * @category models
  * @since 0.1.0
  */
-export const defaultCapacity = (size: number, budget = 64 * 1024 * 1024): number => {
+export const defaultCapacity = (size: number, budget = 256 * 1024 * 1024): number => {
   const pairs = Math.max(1, size * (size - 1))
-  let cap = 1 << 20
+  let cap = 2 << 20
   while (cap > 64 * 1024 && cap * pairs > budget) cap >>= 1
   return cap
 }
@@ -134,17 +138,22 @@ export class WorkerTransport implements Transport.TransportShape {
     return false
   }
 
+  /**
+   * A frame could not go now: ask the ring's reader to ring when it frees
+   * room, then try once more, in case it freed some before it could see the
+   * request. (Set once per stall, not per retry, so a spinning writer and its
+   * reader do not trade a cache line for every record.)
+   */
+  private stuck(dst: number): boolean {
+    this.writers[dst]!.wantRoom()
+    return this.flush(dst)
+  }
+
   /** Keeps a frame that could not go now. A DATA body is the engine's and stays put until `writable`; any other body is copied. */
   private enqueue(f: Frame, offset: number): void {
     const frame: Frame = { ...f, body: f.body === undefined || f.kind === Envelope.Kind.DATA ? f.body : f.body.slice() }
     ;(this.pending[f.dst] ??= []).push({ frame, offset })
     this.pendingCount++
-  }
-
-  /** Asks the reader of the ring to `dst` for room, and retries once (no lost wake-up). */
-  private stuck(dst: number): boolean {
-    this.writers[dst]!.wantRoom()
-    return this.flush(dst)
   }
 
   /** Writes queued frames to `dst`; true (and `writable`) when the queue is empty. */
@@ -169,19 +178,29 @@ export class WorkerTransport implements Transport.TransportShape {
       w.publish()
       this.wake(dst)
     }
-    if (q.length > 0) {
-      w.wantRoom()
-      return false
-    }
+    if (q.length > 0) return false
     this.sink?.writable(dst)
     return true
   }
 
-  private flushAll(): void {
+  /** Writes what waits to go; true if anything went. */
+  private flushAll(): boolean {
+    const before = this.progressMark()
     for (let d = 0; d < this.size; d++) {
       const q = this.pending[d]
       if (q !== undefined && q.length > 0) this.flush(d)
     }
+    return this.progressMark() !== before
+  }
+
+  /** Changes whenever a queued frame (or a piece of one) is written. */
+  private progressMark(): number {
+    let m = this.pendingCount
+    for (let d = 0; d < this.size; d++) {
+      const q = this.pending[d]
+      if (q !== undefined && q.length > 0) m = m * 31 + q[0]!.offset
+    }
+    return m
   }
 
   /** Rings `peer`'s doorbell if it sleeps (once per sleep). */
@@ -224,7 +243,10 @@ export class WorkerTransport implements Transport.TransportShape {
   poll(until: () => boolean, budgetMicros: number): void {
     if (this.closed) return
     this.drain()
-    if (until() || budgetMicros <= 0) return
+    if (until() || budgetMicros <= 0) {
+      if (this.armed) this.prepareSleep()
+      return
+    }
     // While spinning, writers need not ring: clear the sleeping flag, and set
     // it again (then look once more) before going back to the event loop.
     Atomics.store(this.ctrl, this.me + SLEEPING, 0)
@@ -240,8 +262,30 @@ export class WorkerTransport implements Transport.TransportShape {
         if (until() || performance.now() - t0 > limit) break
       }
     }
-    if (this.armed) {
+    if (this.armed) this.prepareSleep()
+  }
+
+  /** Asks the reader of every ring with frames waiting to ring when it frees room. */
+  private wantRoom(): void {
+    if (this.pendingCount === 0) return
+    for (let d = 0; d < this.size; d++) if ((this.pending[d]?.length ?? 0) > 0) this.writers[d]!.wantRoom()
+  }
+
+  /**
+   * Raises the sleeping flag (so writers ring the doorbell) and, for frames
+   * waiting for room, the ring's "want room" flag (so its reader rings when
+   * it frees some); then looks once more, since a frame or some room may have
+   * come before the flags were seen. Anything found is handled and the flags
+   * raised again: when this returns, every event that matters will ring.
+   * (A spinning rank lowers its sleeping flag and sets no "want room" flag,
+   * so readers and writers do not trade a cache line for every record.)
+   */
+  private prepareSleep(): void {
+    for (;;) {
       Atomics.store(this.ctrl, this.me + SLEEPING, 1)
+      this.wantRoom()
+      if (!this.ready() && !(this.pendingCount > 0 && this.flushAll())) return
+      Atomics.store(this.ctrl, this.me + SLEEPING, 0)
       this.drain()
     }
   }
@@ -250,12 +294,7 @@ export class WorkerTransport implements Transport.TransportShape {
   private arm(): void {
     while (!this.armed && !this.closed) {
       const v = Atomics.load(this.ctrl, this.me + BELL)
-      Atomics.store(this.ctrl, this.me + SLEEPING, 1)
-      if (this.ready() || this.pendingCount > 0) {
-        Atomics.store(this.ctrl, this.me + SLEEPING, 0)
-        this.drain()
-        continue
-      }
+      this.prepareSleep()
       const w = Atomics.waitAsync(this.ctrl, this.me + BELL, v)
       if (!w.async) continue
       this.armed = true

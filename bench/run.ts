@@ -1,0 +1,286 @@
+/**
+ * rankflow's benchmark suite, OSU style, side by side with the raw floor of
+ * this machine and with mpi4py on Open MPI, all measured in one run.
+ *
+ *     npm run bench                   # the whole comparison (~5 minutes)
+ *     npm run bench -- --quick        # a smoke run: few sizes, few iterations
+ *     npm run bench -- --no-peers     # without mpi4py
+ *     npm run bench -- --repeats 7 --out bench/results
+ *
+ * Every figure is the median (and min) of several repeats; the repeats of
+ * every system interleave, so drift on this shared machine hits them all.
+ * Writes a JSON file of every sample, SVG charts (vega-lite), and a Markdown
+ * summary, and prints the tables.
+ */
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import os from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as vega from "vega"
+import * as vl from "vega-lite"
+import { runWorld } from "../promise.ts"
+import { portBandwidth, portPingPong, promisePingPong, sabPingPong } from "./floor/floor.ts"
+import { formatBytes, fmt, markdown, median, min, ratio, table } from "./lib/stats.ts"
+import { p2p, type P2pPoint, type P2pSpec } from "./programs/p2p.ts"
+
+// ------------------------------------------------------------------- options
+
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(name)
+const option = (name: string, fallback: string): string => {
+  const i = argv.indexOf(name)
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback
+}
+const quick = flag("--quick")
+const peers = !flag("--no-peers")
+const repeats = Number(option("--repeats", quick ? "1" : "5"))
+const scale = Number(option("--scale", quick ? "0.02" : "1"))
+const outDir = option("--out", fileURLToPath(new URL("./results/", import.meta.url)))
+const sizes = quick ? [0, 8, 4096, 1 << 20] : [0, 8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20]
+const listSizes = quick ? [8, 4096] : [8, 512, 4096, 32768, 262144]
+const persistentSizes = [8, 65536]
+const transports = ["inproc", "worker"]
+const root = fileURLToPath(new URL("../", import.meta.url))
+
+// ------------------------------------------------------------------- samples
+
+interface Sample {
+  readonly system: string
+  readonly bench: string
+  readonly data: string
+  readonly size: number
+  readonly value: number
+  readonly repeat: number
+  readonly iters?: number
+}
+const samples: Array<Sample> = []
+const add = (system: string, bench: string, data: string, repeat: number, points: ReadonlyArray<{ size: number; value: number; iters?: number }>) => {
+  for (const p of points) samples.push({ system, bench, data, size: p.size, value: p.value, repeat, ...(p.iters ? { iters: p.iters } : {}) })
+}
+
+const floorIters = (size: number): number => Math.max(5, Math.round((size <= 8192 ? 10_000 : size <= 262_144 ? 1_000 : 200) * scale))
+
+// The benchmark suite: the same specs for rankflow and mpi4py.
+const suite: Array<{ spec: P2pSpec; api: "buffer" | "object" }> = [
+  { spec: { bench: "latency", data: "typed", sizes, scale }, api: "buffer" },
+  { spec: { bench: "latency", data: "dict", sizes: [0], scale }, api: "object" },
+  { spec: { bench: "latency", data: "list", sizes: listSizes, scale }, api: "object" },
+  { spec: { bench: "bw", data: "typed", sizes: sizes.filter((s) => s > 0), scale }, api: "buffer" },
+  { spec: { bench: "rate", data: "typed", sizes: [8], scale }, api: "buffer" },
+  { spec: { bench: "persistent", data: "typed", sizes: persistentSizes, scale }, api: "buffer" }
+]
+
+const programUrl = new URL("./programs/p2p.ts", import.meta.url)
+const rankflowRun = async (transport: string, spec: P2pSpec): Promise<ReadonlyArray<P2pPoint>> => {
+  const results = transport === "inproc"
+    ? await runWorld({ size: 2, transport }, (comm) => p2p(comm, spec))
+    : await runWorld({ size: 2, transport, argv: [JSON.stringify(spec)] }, programUrl)
+  return results[0] as ReadonlyArray<P2pPoint>
+}
+
+// ---------------------------------------------------------------------- peers
+
+const python = ["/usr/bin/python3", "python3"].find((p) => spawnSync(p, ["-c", "import mpi4py"], { stdio: "ignore" }).status === 0)
+const mpirun = spawnSync("mpirun", ["--version"], { encoding: "utf8" })
+const havePeer = peers && python !== undefined && mpirun.status === 0
+const mpiEnv = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1", OMPI_MCA_rmaps_base_oversubscribe: "1" }
+const mpi4pyRun = (spec: P2pSpec, api: string): ReadonlyArray<P2pPoint> => {
+  const out = execFileSync("mpirun", ["-n", "2", python!, join(root, "bench/peers/osu.py"), JSON.stringify({ ...spec, api })], {
+    encoding: "utf8",
+    env: mpiEnv,
+    timeout: 600_000
+  })
+  return JSON.parse(out.trim().split("\n").pop()!)
+}
+
+const version = (cmd: string, args: Array<string>): string | undefined => {
+  const r = spawnSync(cmd, args, { encoding: "utf8" })
+  return r.status === 0 ? (r.stdout || r.stderr).trim().split("\n")[0] : undefined
+}
+
+// ------------------------------------------------------------------------ run
+
+const log = (s: string) => process.stderr.write(`${s}\n`)
+log(`rankflow bench: ${quick ? "quick smoke run, " : ""}${repeats} repeat(s), scale ${scale}, peers: ${havePeer ? "mpi4py" : peers ? "none found (run bench/peers/setup)" : "off"}`)
+const started = Date.now()
+
+for (let repeat = 0; repeat < repeats; repeat++) {
+  log(`repeat ${repeat + 1}/${repeats}`)
+  // The floor.
+  const small = Math.max(5, Math.round(100_000 * scale))
+  add("floor: promise", "latency", "typed", repeat, [{ size: 0, value: await promisePingPong(small) }])
+  add("floor: MessagePort", "latency", "typed", repeat, await portPingPong(sizes, sizes.map(floorIters)))
+  add("floor: SAB+Atomics", "latency", "typed", repeat, await sabPingPong(sizes, sizes.map(floorIters)))
+  const bwSizes = sizes.filter((s) => s > 0)
+  add("floor: MessagePort", "bw", "typed", repeat, await portBandwidth(bwSizes, bwSizes.map((s) => Math.max(3, Math.round(floorIters(s) / 20)))))
+  // rankflow and mpi4py, interleaved.
+  for (const { spec, api } of suite) {
+    for (const transport of transports) add(`rankflow ${transport}`, spec.bench, spec.data, repeat, await rankflowRun(transport, spec))
+    if (havePeer) add(`mpi4py ${api}`, spec.bench, spec.data, repeat, mpi4pyRun(spec, api))
+  }
+}
+
+// -------------------------------------------------------------------- summary
+
+const stat = (system: string, bench: string, data: string, size: number): { med: number; min: number; n: number } => {
+  const v = samples.filter((s) => s.system === system && s.bench === bench && s.data === data && s.size === size).map((s) => s.value)
+  return { med: median(v), min: min(v), n: v.length }
+}
+const cell = (system: string, bench: string, data: string, size: number, higherIsBetter = false): string => {
+  const s = stat(system, bench, data, size)
+  if (s.n === 0) return "-"
+  const best = higherIsBetter ? Math.max(...samples.filter((x) => x.system === system && x.bench === bench && x.data === data && x.size === size).map((x) => x.value)) : s.min
+  return s.n > 1 ? `${fmt(s.med)} (${fmt(best)})` : fmt(s.med)
+}
+const med = (system: string, bench: string, data: string, size: number) => stat(system, bench, data, size).med
+const peerCols = havePeer
+
+const tables: Array<{ title: string; head: Array<string>; rows: Array<Array<string>> }> = []
+
+tables.push({
+  title: "Latency, typed arrays (buffer API), one way, µs: median (min)",
+  head: ["size", "floor SAB", "floor port", "inproc", "worker", ...(peerCols ? ["mpi4py Send/Recv"] : []), "worker/SAB", "worker/port", ...(peerCols ? ["worker/mpi4py"] : [])],
+  rows: sizes.map((size) => [
+    formatBytes(size),
+    cell("floor: SAB+Atomics", "latency", "typed", size),
+    cell("floor: MessagePort", "latency", "typed", size),
+    cell("rankflow inproc", "latency", "typed", size),
+    cell("rankflow worker", "latency", "typed", size),
+    ...(peerCols ? [cell("mpi4py buffer", "latency", "typed", size)] : []),
+    ratio(med("rankflow worker", "latency", "typed", size), med("floor: SAB+Atomics", "latency", "typed", size)),
+    ratio(med("rankflow worker", "latency", "typed", size), med("floor: MessagePort", "latency", "typed", size)),
+    ...(peerCols ? [ratio(med("rankflow worker", "latency", "typed", size), med("mpi4py buffer", "latency", "typed", size))] : [])
+  ])
+})
+
+tables.push({
+  title: "Latency, objects (object API), one way, µs: median (min)",
+  head: ["message", "floor promise", "inproc", "worker", ...(peerCols ? ["mpi4py send/recv", "worker/mpi4py"] : []), "inproc/promise"],
+  rows: [
+    [
+      "small dict",
+      cell("floor: promise", "latency", "typed", 0),
+      cell("rankflow inproc", "latency", "dict", 0),
+      cell("rankflow worker", "latency", "dict", 0),
+      ...(peerCols ? [cell("mpi4py object", "latency", "dict", 0), ratio(med("rankflow worker", "latency", "dict", 0), med("mpi4py object", "latency", "dict", 0))] : []),
+      ratio(med("rankflow inproc", "latency", "dict", 0), med("floor: promise", "latency", "typed", 0))
+    ],
+    ...listSizes.map((size) => [
+      `list of ${Math.max(1, size >> 3)} numbers`,
+      "",
+      cell("rankflow inproc", "latency", "list", size),
+      cell("rankflow worker", "latency", "list", size),
+      ...(peerCols ? [cell("mpi4py object", "latency", "list", size), ratio(med("rankflow worker", "latency", "list", size), med("mpi4py object", "latency", "list", size))] : []),
+      ""
+    ])
+  ]
+})
+
+const bwSizes = sizes.filter((s) => s > 0)
+tables.push({
+  title: "Bandwidth, window of 64 non-blocking sends, MB/s: median (max)",
+  head: ["size", "floor port", "inproc", "worker", ...(peerCols ? ["mpi4py Isend", "worker/mpi4py"] : []), "worker/port"],
+  rows: bwSizes.map((size) => [
+    formatBytes(size),
+    cell("floor: MessagePort", "bw", "typed", size, true),
+    cell("rankflow inproc", "bw", "typed", size, true),
+    cell("rankflow worker", "bw", "typed", size, true),
+    ...(peerCols ? [cell("mpi4py buffer", "bw", "typed", size, true), ratio(med("rankflow worker", "bw", "typed", size), med("mpi4py buffer", "bw", "typed", size))] : []),
+    ratio(med("rankflow worker", "bw", "typed", size), med("floor: MessagePort", "bw", "typed", size))
+  ])
+})
+
+tables.push({
+  title: "Message rate, 8-byte messages, window of 64, messages/s: median (max)",
+  head: ["", "inproc", "worker", ...(peerCols ? ["mpi4py", "worker/mpi4py"] : [])],
+  rows: [[
+    "8 B",
+    cell("rankflow inproc", "rate", "typed", 8, true),
+    cell("rankflow worker", "rate", "typed", 8, true),
+    ...(peerCols ? [cell("mpi4py buffer", "rate", "typed", 8, true), ratio(med("rankflow worker", "rate", "typed", 8), med("mpi4py buffer", "rate", "typed", 8))] : [])
+  ]]
+})
+
+tables.push({
+  title: "Persistent requests against plain ones, one way, µs: median",
+  head: ["size", "inproc plain", "inproc persistent", "worker plain", "worker persistent", ...(peerCols ? ["mpi4py plain", "mpi4py persistent"] : [])],
+  rows: persistentSizes.map((size) => [
+    formatBytes(size),
+    fmt(med("rankflow inproc", "latency", "typed", size)),
+    fmt(med("rankflow inproc", "persistent", "typed", size)),
+    fmt(med("rankflow worker", "latency", "typed", size)),
+    fmt(med("rankflow worker", "persistent", "typed", size)),
+    ...(peerCols ? [fmt(med("mpi4py buffer", "latency", "typed", size)), fmt(med("mpi4py buffer", "persistent", "typed", size))] : [])
+  ])
+})
+
+// ------------------------------------------------------------------- outputs
+
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
+const dep = (name: string) => JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version
+const machine = {
+  cpus: os.cpus().length,
+  cpu: os.cpus()[0]?.model ?? "unknown",
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  os: `${os.type()} ${os.release()}`
+}
+const versions = {
+  rankflow: pkg.version,
+  node: process.version,
+  effect: dep("effect"),
+  msgpackr: dep("msgpackr"),
+  ...(havePeer ? { openmpi: version("mpirun", ["--version"]), mpi4py: version(python!, ["-c", "import mpi4py; print(mpi4py.__version__)"]), python: version(python!, ["--version"]) } : {})
+}
+const date = new Date().toISOString()
+const header = `${date.slice(0, 10)} on ${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB, ${machine.os}; ` +
+  Object.entries(versions).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(", ") +
+  `; ${repeats} repeat(s), scale ${scale}`
+
+for (const t of tables) {
+  process.stdout.write(`\n${t.title}\n${table(t.head, t.rows)}\n`)
+}
+process.stdout.write(`\n${header}\n(${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
+
+mkdirSync(outDir, { recursive: true })
+const stamp = date.replace(/[:.]/g, "-")
+const json = JSON.stringify({ date, machine, versions, repeats, scale, quick, samples }, null, 1)
+writeFileSync(join(outDir, `${stamp}.json`), json)
+writeFileSync(join(outDir, "latest.json"), json)
+
+const chart = async (bench: string, data: string, title: string, yTitle: string, systems: ReadonlyArray<string>): Promise<string> => {
+  const values = systems.flatMap((system) =>
+    [...new Set(samples.filter((s) => s.system === system && s.bench === bench && s.data === data && s.size >= 8).map((s) => s.size))].map((size) => ({
+      system,
+      size,
+      value: med(system, bench, data, size)
+    }))
+  )
+  const spec: vl.TopLevelSpec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: title, subtitle: header.slice(0, 120) },
+    width: 560,
+    height: 340,
+    background: "white",
+    data: { values },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "size", type: "quantitative", scale: { type: "log", base: 2 }, title: "message size (bytes)", axis: { format: "~s" } },
+      y: { field: "value", type: "quantitative", scale: { type: "log" }, title: yTitle },
+      color: { field: "system", type: "nominal", title: null }
+    }
+  }
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" })
+  return view.toSVG()
+}
+const latencySystems = ["floor: SAB+Atomics", "floor: MessagePort", "rankflow inproc", "rankflow worker", ...(havePeer ? ["mpi4py buffer"] : [])]
+writeFileSync(join(outDir, "latency.svg"), await chart("latency", "typed", "One-way latency, typed arrays (lower is better)", "µs", latencySystems))
+writeFileSync(
+  join(outDir, "bandwidth.svg"),
+  await chart("bw", "typed", "Bandwidth, 64 non-blocking sends per round (higher is better)", "MB/s", ["floor: MessagePort", "rankflow inproc", "rankflow worker", ...(havePeer ? ["mpi4py buffer"] : [])])
+)
+writeFileSync(
+  join(outDir, "latest.md"),
+  `Measured ${header}.\n\n` + tables.map((t) => `**${t.title}**\n\n${markdown(t.head, t.rows)}\n`).join("\n")
+)
+log(`wrote ${join(outDir, `${stamp}.json`)}, latest.json, latency.svg, bandwidth.svg, latest.md`)
