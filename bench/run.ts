@@ -39,7 +39,7 @@ const scale = Number(option("--scale", quick ? "0.02" : "1"))
 const outDir = option("--out", fileURLToPath(new URL("./results/", import.meta.url)))
 const sizes = quick ? [0, 8, 4096, 1 << 20] : [0, 8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20]
 const listSizes = quick ? [8, 4096] : [8, 512, 4096, 32768, 262144]
-const persistentSizes = [8, 65536]
+const persistentSizes = [8, 32768]
 const transports = ["inproc", "worker"]
 const root = fileURLToPath(new URL("../", import.meta.url))
 

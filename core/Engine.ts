@@ -330,18 +330,29 @@ export class Engine implements Sink {
 
   private checkBuffer(r: RecvReq, src: number, tag: number, fmt: number, size: number): Error | undefined {
     const buf = r.buf!
-    const bufKind = Codec.viewKind(buf)
-    const expected = Codec.describeValue(buf)
     if (fmt < Format.RAW) {
       const actual = fmt === Format.NUMBER ? "a number" : "an object (not a typed array)"
-      return new Errors.TypeMismatch({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, expected, actual })
+      return new Errors.TypeMismatch({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, expected: Codec.describeValue(buf), actual })
     }
     const kind = fmt - Format.RAW
-    if (!compatible(kind, bufKind)) {
-      return new Errors.TypeMismatch({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, expected, actual: Codec.describeRaw(kind, size) })
+    if (!compatible(kind, Codec.viewKind(buf))) {
+      return new Errors.TypeMismatch({
+        rank: r.comm.rank,
+        peer: r.comm.toLocal(src),
+        tag,
+        expected: Codec.describeValue(buf),
+        actual: Codec.describeRaw(kind, size)
+      })
     }
     if (size > buf.byteLength) {
-      return new Errors.Truncated({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, length: size, capacity: buf.byteLength, buffer: expected })
+      return new Errors.Truncated({
+        rank: r.comm.rank,
+        peer: r.comm.toLocal(src),
+        tag,
+        length: size,
+        capacity: buf.byteLength,
+        buffer: Codec.describeValue(buf)
+      })
     }
     return undefined
   }

@@ -206,7 +206,9 @@ export class WorkerTransport implements Transport.TransportShape {
   /** Rings `peer`'s doorbell if it sleeps (once per sleep). */
   private wake(peer: number): void {
     const at = peer * CTRL_WORDS
-    if (Atomics.compareExchange(this.ctrl, at + SLEEPING, 1, 0) === 1) {
+    // A plain load first: a busy peer's flag is 0, and reading a shared line
+    // is cheaper than taking it for a compare-and-swap.
+    if (Atomics.load(this.ctrl, at + SLEEPING) === 1 && Atomics.compareExchange(this.ctrl, at + SLEEPING, 1, 0) === 1) {
       Atomics.add(this.ctrl, at + BELL, 1)
       Atomics.notify(this.ctrl, at + BELL)
     }
@@ -242,27 +244,40 @@ export class WorkerTransport implements Transport.TransportShape {
 
   poll(until: () => boolean, budgetMicros: number): void {
     if (this.closed) return
+    // While spinning, writers need not ring: lower the sleeping flag.
+    if (budgetMicros > 0) Atomics.store(this.ctrl, this.me + SLEEPING, 0)
     this.drain()
-    if (until() || budgetMicros <= 0) {
-      if (this.armed) this.prepareSleep()
-      return
-    }
-    // While spinning, writers need not ring: clear the sleeping flag, and set
-    // it again (then look once more) before going back to the event loop.
-    Atomics.store(this.ctrl, this.me + SLEEPING, 0)
-    const t0 = performance.now()
-    const limit = budgetMicros / 1000
-    let i = 0
-    for (;;) {
-      if (this.pendingCount > 0 || this.ready()) {
-        this.drain()
-        if (until()) break
-      }
-      if ((++i & 127) === 0) {
-        if (until() || performance.now() - t0 > limit) break
+    if (budgetMicros > 0 && !until()) {
+      const t0 = performance.now()
+      const limit = budgetMicros / 1000
+      let i = 0
+      for (;;) {
+        if (this.pendingCount > 0 || this.ready()) {
+          this.drain()
+          if (until()) break
+        }
+        if ((++i & 127) === 0) {
+          if (until() || performance.now() - t0 > limit) break
+        }
       }
     }
-    if (this.armed) this.prepareSleep()
+    if (!this.armed) return
+    // A wait that is still pending means this rank goes idle: get ready to
+    // sleep now. One that completed means user code goes on (often straight
+    // into the next call), so get ready only once the event loop is idle.
+    if (until()) this.sleepSoon()
+    else this.prepareSleep()
+  }
+
+  private sleepScheduled = false
+  private sleepSoon(): void {
+    if (this.sleepScheduled) return
+    this.sleepScheduled = true
+    setImmediate(this.sleepNow)
+  }
+  private readonly sleepNow = (): void => {
+    this.sleepScheduled = false
+    if (this.armed && !this.closed) this.prepareSleep()
   }
 
   /** Asks the reader of every ring with frames waiting to ring when it frees room. */
