@@ -38,7 +38,8 @@ const repeats = Number(option("--repeats", quick ? "1" : "5"))
 const scale = Number(option("--scale", quick ? "0.02" : "1"))
 const outDir = option("--out", fileURLToPath(new URL("./results/", import.meta.url)))
 const sizes = quick ? [0, 8, 4096, 1 << 20] : [0, 8, 64, 512, 4096, 32768, 262144, 1 << 20, 4 << 20]
-const listSizes = quick ? [8, 4096] : [8, 512, 4096, 32768, 262144]
+const listSizes = quick ? [8, 4096] : [8, 512, 4096, 32768, 262144, 1 << 20]
+const bytesSizes = quick ? [8, 1 << 20] : [8, 4096, 65536, 1 << 20, 4 << 20]
 const persistentSizes = [8, 32768]
 const transports = ["inproc", "worker"]
 const root = fileURLToPath(new URL("../", import.meta.url))
@@ -66,6 +67,7 @@ const suite: Array<{ spec: P2pSpec; api: "buffer" | "object" }> = [
   { spec: { bench: "latency", data: "typed", sizes, scale }, api: "buffer" },
   { spec: { bench: "latency", data: "dict", sizes: [0], scale }, api: "object" },
   { spec: { bench: "latency", data: "list", sizes: listSizes, scale }, api: "object" },
+  { spec: { bench: "latency", data: "bytes", sizes: bytesSizes, scale }, api: "object" },
   { spec: { bench: "bw", data: "typed", sizes: sizes.filter((s) => s > 0), scale }, api: "buffer" },
   { spec: { bench: "rate", data: "typed", sizes: [8], scale }, api: "buffer" },
   { spec: { bench: "persistent", data: "typed", sizes: persistentSizes, scale }, api: "buffer" }
@@ -74,8 +76,8 @@ const suite: Array<{ spec: P2pSpec; api: "buffer" | "object" }> = [
 const programUrl = new URL("./programs/p2p.ts", import.meta.url)
 const rankflowRun = async (transport: string, spec: P2pSpec): Promise<ReadonlyArray<P2pPoint>> => {
   const results = transport === "inproc"
-    ? await runWorld({ size: 2, transport }, (comm) => p2p(comm, spec))
-    : await runWorld({ size: 2, transport, argv: [JSON.stringify(spec)] }, programUrl)
+    ? await runWorld({ size: 2, transport, timeout: 600_000 }, (comm) => p2p(comm, spec))
+    : await runWorld({ size: 2, transport, argv: [JSON.stringify(spec)], timeout: 600_000 }, programUrl)
   return results[0] as ReadonlyArray<P2pPoint>
 }
 
@@ -166,14 +168,16 @@ tables.push({
       ...(peerCols ? [cell("mpi4py object", "latency", "dict", 0), ratio(med("rankflow worker", "latency", "dict", 0), med("mpi4py object", "latency", "dict", 0))] : []),
       ratio(med("rankflow inproc", "latency", "dict", 0), med("floor: promise", "latency", "typed", 0))
     ],
-    ...listSizes.map((size) => [
-      `list of ${Math.max(1, size >> 3)} numbers`,
-      "",
-      cell("rankflow inproc", "latency", "list", size),
-      cell("rankflow worker", "latency", "list", size),
-      ...(peerCols ? [cell("mpi4py object", "latency", "list", size), ratio(med("rankflow worker", "latency", "list", size), med("mpi4py object", "latency", "list", size))] : []),
-      ""
-    ])
+    ...(["list", "bytes"] as const).flatMap((data) =>
+      (data === "list" ? listSizes : bytesSizes).map((size) => [
+        data === "list" ? `list of ${Math.max(1, size >> 3)} numbers (${formatBytes(size)})` : `byte array of ${formatBytes(size)}`,
+        "",
+        cell("rankflow inproc", "latency", data, size),
+        cell("rankflow worker", "latency", data, size),
+        ...(peerCols ? [cell("mpi4py object", "latency", data, size), ratio(med("rankflow worker", "latency", data, size), med("mpi4py object", "latency", data, size))] : []),
+        ""
+      ])
+    )
   ]
 })
 
@@ -248,6 +252,19 @@ const json = JSON.stringify({ date, machine, versions, repeats, scale, quick, sa
 writeFileSync(join(outDir, `${stamp}.json`), json)
 writeFileSync(join(outDir, "latest.json"), json)
 
+/** The header in lines of at most 100 characters, for a chart's subtitle. */
+const subtitle = (text: string): Array<string> => {
+  const lines: Array<string> = []
+  let line = ""
+  for (const word of text.split(" ")) {
+    if (line.length + word.length + 1 > 100) {
+      lines.push(line)
+      line = word
+    } else line = line ? `${line} ${word}` : word
+  }
+  return [...lines, line]
+}
+
 const chart = async (bench: string, data: string, title: string, yTitle: string, systems: ReadonlyArray<string>): Promise<string> => {
   const values = systems.flatMap((system) =>
     [...new Set(samples.filter((s) => s.system === system && s.bench === bench && s.data === data && s.size >= 8).map((s) => s.size))].map((size) => ({
@@ -258,14 +275,23 @@ const chart = async (bench: string, data: string, title: string, yTitle: string,
   )
   const spec: vl.TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title, subtitle: header.slice(0, 120) },
+    title: { text: title, subtitle: subtitle(header) },
     width: 560,
     height: 340,
     background: "white",
     data: { values },
     mark: { type: "line", point: true },
     encoding: {
-      x: { field: "size", type: "quantitative", scale: { type: "log", base: 2 }, title: "message size (bytes)", axis: { format: "~s" } },
+      x: {
+        field: "size",
+        type: "quantitative",
+        scale: { type: "log", base: 2 },
+        title: "message size",
+        axis: {
+          values: [...new Set(values.map((v) => v.size))],
+          labelExpr: "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'"
+        }
+      },
       y: { field: "value", type: "quantitative", scale: { type: "log" }, title: yTitle },
       color: { field: "system", type: "nominal", title: null }
     }

@@ -28,7 +28,7 @@ def iterations(size, scale):
 
 
 def payload(data, size):
-    if data == "typed":
+    if data in ("typed", "bytes"):
         return bytearray(b"\x01" * size)
     if data == "list":
         return [i + 0.5 for i in range(max(1, size >> 3))]

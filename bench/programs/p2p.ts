@@ -8,15 +8,16 @@
  * - persistent: ping-pong with persistent requests (SendInit/RecvInit).
  *
  * Data: "typed" (Uint8Array, the buffer API into preallocated arrays),
- * "list" (an array of size/8 numbers, the object API) or "dict" (a small
- * object, the object API; one size).
+ * "bytes" (a Uint8Array through the object API: each receive makes a new
+ * array), "list" (an array of size/8 numbers, the object API) or "dict" (a
+ * small object, the object API; one size).
  */
 import type { Comm } from "../../promise.ts"
 import { Prequest, Request } from "../../promise.ts"
 
 export interface P2pSpec {
   readonly bench: "latency" | "bw" | "rate" | "persistent"
-  readonly data: "typed" | "list" | "dict"
+  readonly data: "typed" | "bytes" | "list" | "dict"
   readonly sizes: ReadonlyArray<number>
   /** Scale of the iteration counts (1 = OSU's defaults, smaller for a smoke run). */
   readonly scale: number
@@ -38,7 +39,7 @@ const iterations = (size: number, scale: number): [number, number] => {
 }
 
 const payload = (data: P2pSpec["data"], size: number): unknown =>
-  data === "typed" ? new Uint8Array(size).fill(1) : data === "list" ? Array.from({ length: Math.max(1, size >> 3) }, (_, i) => i + 0.5) : DICT
+  data === "typed" || data === "bytes" ? new Uint8Array(size).fill(1) : data === "list" ? Array.from({ length: Math.max(1, size >> 3) }, (_, i) => i + 0.5) : DICT
 
 const latency = async (comm: Comm, spec: P2pSpec, size: number): Promise<P2pPoint> => {
   const [iters, warmup] = iterations(size, spec.scale)
@@ -129,7 +130,10 @@ export const p2p = async (comm: Comm, spec: P2pSpec): Promise<Array<P2pPoint> | 
   const until = performance.now() + Math.min(1000, 2000 * spec.scale)
   for (let go = true; go;) {
     await run(spec.sizes[0]!)
-    go = (await comm.sendrecv(performance.now() < until, 1 - comm.rank, 8, 1 - comm.rank, 8)) as boolean && performance.now() < until
+    // Each rank decides once and both take the AND, so they stop together.
+    const mine = performance.now() < until
+    const theirs = await comm.sendrecv(mine, 1 - comm.rank, 8, 1 - comm.rank, 8)
+    go = mine && theirs === true
   }
   // Latencies are the median of three timed runs in the world (the first run
   // after the warm-up is often slower); windowed figures are one long run.

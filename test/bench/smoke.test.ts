@@ -1,0 +1,41 @@
+/**
+ * The benchmark suite's smoke run (`npm run bench -- --quick`), so the
+ * benchmark code cannot rot. It checks that every figure is produced and
+ * written; it asserts no time.
+ */
+import test from "ava"
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../../", import.meta.url))
+
+test("bench --quick writes samples for every system, charts and tables", async (t) => {
+  const out = mkdtempSync(join(tmpdir(), "rankflow-bench-"))
+  try {
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ["bench/run.ts", "--quick", "--no-peers", "--out", out], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+      let stderr = ""
+      child.stderr.on("data", (d) => (stderr += d))
+      child.stdout.resume()
+      child.on("close", (c) => {
+        if (c !== 0) t.log(stderr)
+        resolve(c)
+      })
+    })
+    t.is(code, 0)
+    const result = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))
+    const systems = new Set(result.samples.map((s: { system: string }) => s.system))
+    for (const s of ["floor: promise", "floor: MessagePort", "floor: SAB+Atomics", "rankflow inproc", "rankflow worker"]) t.true(systems.has(s), s)
+    const benches = new Set(result.samples.map((s: { bench: string }) => s.bench))
+    for (const b of ["latency", "bw", "rate", "persistent"]) t.true(benches.has(b), b)
+    t.true(result.samples.every((s: { value: number }) => Number.isFinite(s.value) && s.value > 0))
+    t.regex(readFileSync(join(out, "latency.svg"), "utf8"), /^<svg/)
+    t.regex(readFileSync(join(out, "bandwidth.svg"), "utf8"), /^<svg/)
+    t.regex(readFileSync(join(out, "latest.md"), "utf8"), /\| size \| floor SAB \|/)
+  } finally {
+    rmSync(out, { recursive: true, force: true })
+  }
+})
