@@ -14,7 +14,7 @@ import * as Codec from "./Codec.ts"
 import { Format, type Frame, Kind, kindName } from "./Envelope.ts"
 import * as Errors from "./Errors.ts"
 import type { CommCore } from "./internal/CommCore.ts"
-import { Req } from "./internal/Req.ts"
+import { Req, SENT } from "./internal/Req.ts"
 import { ANY_SOURCE, ANY_TAG, type Arrived, Matcher, type Posted } from "./Matching.ts"
 import type { Sink, TransportShape } from "./Transport.ts"
 
@@ -228,9 +228,9 @@ export class Engine implements Sink {
       f.fmt = fmt
       f.size = size
       f.body = body
+      if (this.put(f)) return SENT
       const r = new Req(op)
-      if (this.put(f)) r.succeed(undefined)
-      else this.block(dst, r)
+      this.block(dst, r)
       return r
     }
     // Rendezvous: the body waits here until the receiver is ready. An encoded

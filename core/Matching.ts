@@ -66,8 +66,6 @@ class Queues<P, A> {
   readonly unexpected: Array<Fifo<A> | undefined> = []
 }
 
-const tagMatches = (want: number, tag: number): boolean => want === ANY_TAG || want === tag
-
 /**
  * Posted and unexpected queues for every context of one rank.
  *
@@ -118,8 +116,9 @@ export class Matcher<P extends Posted, A extends Arrived> {
     const q = this.ctxs.get(ctx)
     if (q === undefined) return undefined
     const own = q.posted[src]
-    const i = own === undefined || own.length === 0 ? -1 : own.findIndex((r) => tagMatches(r.tag, tag))
-    const j = q.postedAny.length === 0 ? -1 : q.postedAny.findIndex((r) => tagMatches(r.tag, tag))
+    // A posted receive's tag may be ANY_TAG; an arrival's never is.
+    const i = own === undefined || own.length === 0 ? -1 : own.indexOfTag(tag, ANY_TAG)
+    const j = q.postedAny.length === 0 ? -1 : q.postedAny.indexOfTag(tag, ANY_TAG)
     if (i < 0 && j < 0) return undefined
     if (j < 0 || (i >= 0 && own!.at(i).stamp < q.postedAny.at(j).stamp)) return own!.removeAt(i)
     return q.postedAny.removeAt(j)
@@ -151,14 +150,14 @@ export class Matcher<P extends Posted, A extends Arrived> {
     if (src !== ANY_SOURCE) {
       const u = q.unexpected[src]
       if (u === undefined || u.length === 0) return undefined
-      const i = tag === ANY_TAG ? 0 : u.findIndex((a) => a.tag === tag)
+      const i = tag === ANY_TAG ? 0 : u.indexOfTag(tag, tag)
       return i < 0 ? undefined : [u, i]
     }
     let best: [Fifo<A>, number] | undefined
     let bestStamp = Infinity
     for (const u of q.unexpected) {
       if (u === undefined || u.length === 0) continue
-      const i = tag === ANY_TAG ? 0 : u.findIndex((a) => a.tag === tag)
+      const i = tag === ANY_TAG ? 0 : u.indexOfTag(tag, tag)
       if (i >= 0 && u.at(i).stamp < bestStamp) {
         bestStamp = u.at(i).stamp
         best = [u, i]

@@ -48,6 +48,20 @@ export class Fifo<T> {
     return -1
   }
 
+  /**
+   * Index of the first item whose `tag` is `tag` (`wildcard` in an item
+   * matches any tag), or -1. The matching engine's inner loop, without a
+   * closure per call.
+   */
+  indexOfTag(this: Fifo<{ readonly tag: number }>, tag: number, wildcard: number): number {
+    const items = this.items
+    for (let i = this.head; i < items.length; i++) {
+      const t = items[i]!.tag
+      if (t === tag || t === wildcard) return i - this.head
+    }
+    return -1
+  }
+
   /** Removes every item for which `f` holds and returns them in order. */
   removeWhere(f: (x: T) => boolean): Array<T> {
     const out: Array<T> = []

@@ -48,8 +48,9 @@ export class Req {
     else for (const f of l) f(this)
   }
 
-  /** Calls `f` once, when the request completes (not if it already has). */
+  /** Calls `f` once, when the request completes (never, if it already has). */
   onDone(f: Listener): void {
+    if (this.done) return
     const l = this.listeners
     if (l === undefined) this.listeners = f
     else if (typeof l === "function") this.listeners = [l, f]
@@ -79,6 +80,13 @@ export class Req {
     s.cancelled = this.cancelled
   }
 }
+
+/**
+ * The request of every send that completed at once: shared, since a done
+ * send has no state to read. Saves an allocation per eager send.
+ */
+export const SENT: Req = new Req("send")
+SENT.succeed(undefined)
 
 /** A request already completed with `value`. */
 export const completed = (op: string, value: unknown): Req => {

@@ -67,12 +67,24 @@ export class Comm {
 
   /** Sends `data` to `dest`; resolves when `data` may be reused. */
   send(data: unknown, dest: number, tag = 0): Promise<void> {
-    return run(this.core, () => this.core.isend(data, dest, tag, "send"))
+    let r: Req
+    try {
+      r = this.core.isend(data, dest, tag, "send")
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return waitReq(this.core, r)
   }
 
   /** Receives a message; fills `status` if given. */
   recv<A = unknown>(source: number = ANY_SOURCE, tag: number = ANY_TAG, status?: Status): Promise<A> {
-    return run<A>(this.core, () => this.core.irecv(source, tag, undefined, "recv"), status)
+    let r: Req
+    try {
+      r = this.core.irecv(source, tag, undefined, "recv")
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return waitReq<A>(this.core, r, status)
   }
 
   /** Starts a send. */

@@ -13,10 +13,13 @@
  * @since 0.1.0
  */
 import type { CommCore, Preq } from "../internal/CommCore.ts"
-import { firstDone, type Req, whenAll, whenAny } from "../internal/Req.ts"
+import { firstDone, type Req, SENT, whenAll, whenAny } from "../internal/Req.ts"
 import type { Status } from "../Status.ts"
 
+const resolved: Promise<any> = Promise.resolve(undefined)
+
 const settle = <A>(r: Req, status: Status | undefined): Promise<A> => {
+  if (r === SENT) return resolved
   if (r.error !== undefined) return Promise.reject(r.error)
   r.fill(status)
   return Promise.resolve(r.value as A)

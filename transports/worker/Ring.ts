@@ -55,12 +55,18 @@ export class RingWriter {
     this.bytes = new Uint8Array(sab, offset + CONTROL, capacity)
     this.mask = capacity - 1
     this.tail = Atomics.load(this.ctl, TAIL) >>> 0
+    this.head = Atomics.load(this.ctl, HEAD) >>> 0
     this.maxRecord = Math.min(capacity / 4, 256 * 1024) - REC
   }
 
-  /** Bytes that can be written now. */
-  private free(): number {
-    return this.capacity - ((this.tail - (Atomics.load(this.ctl, HEAD) >>> 0)) >>> 0)
+  /** The reader's position as last read: re-read only when it says the ring is too full. */
+  private head = 0
+
+  /** Is there room for `need` bytes? Reads the reader's position only when the cached one says no. */
+  private room(need: number): boolean {
+    if (this.capacity - ((this.tail - this.head) >>> 0) >= need) return true
+    this.head = Atomics.load(this.ctl, HEAD) >>> 0
+    return this.capacity - ((this.tail - this.head) >>> 0) >= need
   }
 
   /**
@@ -72,7 +78,7 @@ export class RingWriter {
     const at = this.tail & this.mask
     const toEnd = this.capacity - at
     const need = size <= toEnd ? size : toEnd + size
-    if (need > this.free()) return false
+    if (!this.room(need)) return false
     let p = at
     if (size > toEnd) {
       this.words[at >> 2] = WRAP
