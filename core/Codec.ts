@@ -157,6 +157,19 @@ export const fromRaw = (kind: number, bytes: Uint8Array): RawValue => {
 }
 
 /**
+ * Can a raw message of `kind` land in a receive buffer of `bufKind`? The
+ * same kind, any kind into a DataView, and Buffer and Uint8Array into each
+ * other.
+ *
+ * @category kinds
+ * @since 0.1.0
+ */
+export const compatible = (kind: number, bufKind: number): boolean =>
+  kind === bufKind ||
+  bufKind === KIND_DATAVIEW ||
+  ((kind === KIND_BUFFER || kind === KIND_UINT8) && (bufKind === KIND_BUFFER || bufKind === KIND_UINT8))
+
+/**
  * Describes a raw message of `kind` and `bytes` for error messages
  * ("Int32Array(1000)").
  *

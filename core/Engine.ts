@@ -13,7 +13,7 @@
 import * as Codec from "./Codec.ts"
 import { Format, type Frame, Kind, kindName } from "./Envelope.ts"
 import * as Errors from "./Errors.ts"
-import type { CommCore } from "./internal/CommCore.ts"
+import { CommCore } from "./internal/CommCore.ts"
 import { Req, SENT } from "./internal/Req.ts"
 import { ANY_SOURCE, ANY_TAG, type Arrived, Matcher, type Posted } from "./Matching.ts"
 import type { Sink, TransportShape } from "./Transport.ts"
@@ -51,6 +51,8 @@ export class RecvReq extends Req implements Posted {
   landing: Uint8Array | undefined = undefined
   /** World rank the rendezvous is with, once matched. */
   peer = -1
+  /** Deliver the body undecoded, as a {@link Body} (the collectives forward it). */
+  raw = false
   readonly comm: CommCore
   readonly ctx: number
   /** World rank or ANY_SOURCE. */
@@ -93,10 +95,24 @@ interface Incoming extends Arrived {
   readonly size: number
   /** Sender's rendezvous id (RTS). */
   readonly id: number
-  /** Decoded value (EAGER), or the decode error. */
-  value: unknown
-  error: unknown
+  /** The body (EAGER), copied out of the transport; decoded when it matches. */
+  readonly bytes: Uint8Array | undefined
 }
+
+/**
+ * A message body as it travels: its format and bytes. What a raw receive
+ * gives, and what `isendBody` sends, so that a collective can forward a
+ * message without decoding and encoding it again.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Body {
+  readonly fmt: number
+  readonly bytes: Uint8Array
+}
+
+const EMPTY = new Uint8Array(0)
 
 interface ProbeWaiter {
   readonly req: Req
@@ -156,6 +172,21 @@ export class Engine implements Sink {
     transport.attach(this)
   }
 
+  /** The next free context id (even; the odd one above is its collectives'). */
+  nextCtx = 2
+  private world_: CommCore | undefined = undefined
+  private self_: CommCore | undefined = undefined
+
+  /** The world communicator (context 0, collectives on 1). */
+  worldComm(): CommCore {
+    return (this.world_ ??= new CommCore(this, 0, Array.from({ length: this.size }, (_, i) => i)))
+  }
+
+  /** This rank alone (context -2, collectives on -1: never on a wire). */
+  selfComm(): CommCore {
+    return (this.self_ ??= new CommCore(this, -2, [this.rank]))
+  }
+
   /** Registers a communicator's context so failures can reach its receives. */
   register(comm: CommCore): void {
     this.comms.set(comm.ctx, comm)
@@ -208,15 +239,17 @@ export class Engine implements Sink {
    */
   isend(comm: CommCore, op: string, data: unknown, dst: number, tag: number, ctx: number): Req {
     const kind = Codec.viewKind(data)
-    let fmt: number
-    let body: Uint8Array
-    if (kind >= 0) {
-      fmt = Format.RAW + kind
-      body = Codec.rawBytes(data as Codec.RawValue)
-    } else {
-      body = Codec.encodeBody(data)
-      fmt = Codec.bodyFormat()
-    }
+    if (kind >= 0) return this.isendBody(comm, op, Format.RAW + kind, Codec.rawBytes(data as Codec.RawValue), dst, tag, ctx, true)
+    const body = Codec.encodeBody(data)
+    return this.isendBody(comm, op, Codec.bodyFormat(), body, dst, tag, ctx, false)
+  }
+
+  /**
+   * Sends an encoded body. `stable` says the bytes stay valid and unchanged
+   * until the request completes (a raw user buffer, or a body the caller
+   * owns); otherwise a body kept for rendezvous is copied.
+   */
+  isendBody(comm: CommCore, op: string, fmt: number, body: Uint8Array, dst: number, tag: number, ctx: number, stable: boolean): Req {
     const size = body.byteLength
     if (this.peers[dst] !== LIVE) {
       const r = new Req(op)
@@ -238,7 +271,7 @@ export class Engine implements Sink {
     // the caller's own buffer, which MPI forbids touching until the request
     // completes.
     const id = this.nextId++
-    const r = new SendReq(op, dst, ctx, tag, fmt, size, kind >= 0 ? body : body.slice())
+    const r = new SendReq(op, dst, ctx, tag, fmt, size, stable ? body : body.slice())
     this.rndvSends.set(id, r)
     const f = this.header(Kind.RTS, dst, ctx, tag)
     f.fmt = fmt
@@ -264,8 +297,9 @@ export class Engine implements Sink {
   // -------------------------------------------------------------- receiving
 
   /** Posts a receive from world rank `src` (or ANY_SOURCE). */
-  irecv(comm: CommCore, op: string, src: number, tag: number, ctx: number, buf: ArrayBufferView | undefined): RecvReq {
+  irecv(comm: CommCore, op: string, src: number, tag: number, ctx: number, buf: ArrayBufferView | undefined, raw = false): RecvReq {
     const r = new RecvReq(op, comm, ctx, src, tag, buf)
+    r.raw = raw
     r.canceller = this.cancelRecv
     const a = this.matcher.post(r)
     if (a !== undefined) this.take(r, a)
@@ -295,8 +329,7 @@ export class Engine implements Sink {
   /** A matched unexpected arrival meets its receive. */
   private take(r: RecvReq, a: Incoming): void {
     if (a.kind === Kind.RTS) this.acceptRts(r, a.src, a.tag, a.fmt, a.size, a.id)
-    else if (a.error !== undefined) this.finishStatus(r, a.src, a.tag, a.size).fail(a.error)
-    else this.deliverValue(r, a.src, a.tag, a.fmt, a.size, a.value)
+    else this.deliverBytes(r, a.src, a.tag, a.fmt, a.size, a.bytes, true)
   }
 
   private finishStatus(r: RecvReq, src: number, tag: number, size: number): RecvReq {
@@ -335,7 +368,7 @@ export class Engine implements Sink {
       return new Errors.TypeMismatch({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, expected: Codec.describeValue(buf), actual })
     }
     const kind = fmt - Format.RAW
-    if (!compatible(kind, Codec.viewKind(buf))) {
+    if (!Codec.compatible(kind, Codec.viewKind(buf))) {
       return new Errors.TypeMismatch({
         rank: r.comm.rank,
         peer: r.comm.toLocal(src),
@@ -357,28 +390,23 @@ export class Engine implements Sink {
     return undefined
   }
 
-  /** Delivers an already-decoded value (an unexpected EAGER message). */
-  private deliverValue(r: RecvReq, src: number, tag: number, fmt: number, size: number, value: unknown): void {
+  /**
+   * Delivers body bytes into a receive. `owned` says the bytes are this
+   * engine's own (not borrowed from a transport), so they may be kept.
+   */
+  private deliverBytes(r: RecvReq, src: number, tag: number, fmt: number, size: number, body: Uint8Array | undefined, owned: boolean): void {
     this.finishStatus(r, src, tag, size)
-    if (r.buf === undefined) return r.succeed(value)
-    const err = this.checkBuffer(r, src, tag, fmt, size)
-    if (err !== undefined) return r.fail(err)
-    new Uint8Array(r.buf.buffer, r.buf.byteOffset, size).set(Codec.rawBytes(value as Codec.RawValue))
-    r.succeed(r.buf)
-  }
-
-  /** Delivers borrowed body bytes into a receive. */
-  private deliverBytes(r: RecvReq, src: number, tag: number, fmt: number, size: number, body: Uint8Array | undefined): void {
-    this.finishStatus(r, src, tag, size)
-    const bytes = body ?? new Uint8Array(0)
+    const bytes = body ?? EMPTY
     if (r.buf !== undefined) {
       const err = this.checkBuffer(r, src, tag, fmt, size)
       if (err !== undefined) return r.fail(err)
       if (bytes !== r.landing) new Uint8Array(r.buf.buffer, r.buf.byteOffset, size).set(bytes)
       return r.succeed(r.buf)
     }
+    const own = owned || bytes === r.landing
+    if (r.raw) return r.succeed({ fmt, bytes: own ? bytes : bytes.slice() } satisfies Body)
     try {
-      r.succeed(this.decodeBody(fmt, bytes, bytes === r.landing))
+      r.succeed(this.decodeBody(fmt, bytes, own))
     } catch (e) {
       r.fail(new Errors.Undecodable({ rank: r.comm.rank, peer: r.comm.toLocal(src), tag, reason: e instanceof Error ? e.message : String(e) }))
     }
@@ -466,10 +494,12 @@ export class Engine implements Sink {
       case Kind.RTS: {
         const r = this.matcher.takePosted(f.ctx, f.src, f.tag)
         if (r !== undefined) {
-          if (f.kind === Kind.EAGER) this.deliverBytes(r, f.src, f.tag, f.fmt, f.size, f.body)
+          if (f.kind === Kind.EAGER) this.deliverBytes(r, f.src, f.tag, f.fmt, f.size, f.body, false)
           else this.acceptRts(r, f.src, f.tag, f.fmt, f.size, f.id)
           return
         }
+        // Nobody waits for it yet: keep a copy of the body (the transport's
+        // is borrowed), decoded when a receive takes it.
         const a: Incoming = {
           ctx: f.ctx,
           src: f.src,
@@ -479,21 +509,7 @@ export class Engine implements Sink {
           fmt: f.fmt,
           size: f.size,
           id: f.id,
-          value: undefined,
-          error: undefined
-        }
-        if (f.kind === Kind.EAGER) {
-          try {
-            a.value = this.decodeBody(f.fmt, f.body ?? new Uint8Array(0), false)
-          } catch (e) {
-            const comm = this.comms.get(f.ctx)
-            a.error = new Errors.Undecodable({
-              rank: comm?.rank ?? this.rank,
-              peer: comm?.toLocal(f.src) ?? f.src,
-              tag: f.tag,
-              reason: e instanceof Error ? e.message : String(e)
-            })
-          }
+          bytes: f.kind === Kind.EAGER && f.body !== undefined && f.body.byteLength > 0 ? f.body.slice() : undefined
         }
         this.matcher.addUnexpected(a)
         this.wakeProbes(a)
@@ -518,7 +534,7 @@ export class Engine implements Sink {
         if (r === undefined) return this.protocolError(f, "DATA for an unknown receive")
         this.rndvRecvs.delete(f.id)
         if (r.done) return // a failed buffer check: the data is dropped
-        this.deliverBytes(r, f.src, f.tag, f.fmt, f.size, f.body)
+        this.deliverBytes(r, f.src, f.tag, f.fmt, f.size, f.body, false)
         return
       }
       case Kind.FIN:
@@ -531,7 +547,7 @@ export class Engine implements Sink {
   target(f: Frame): Uint8Array {
     const r = this.rndvRecvs.get(f.id)
     if (f.kind === Kind.DATA && r !== undefined && !r.done) {
-      if (r.buf !== undefined && f.fmt >= Format.RAW && f.size <= r.buf.byteLength && compatible(f.fmt - Format.RAW, Codec.viewKind(r.buf))) {
+      if (r.buf !== undefined && f.fmt >= Format.RAW && f.size <= r.buf.byteLength && Codec.compatible(f.fmt - Format.RAW, Codec.viewKind(r.buf))) {
         r.landing = new Uint8Array(r.buf.buffer, r.buf.byteOffset, f.size)
         return r.landing
       }
@@ -665,8 +681,3 @@ const firstGone = (peers: Uint8Array, self: number): number => {
   return -1
 }
 
-/** Can a raw message of `kind` land in a buffer of `bufKind`? */
-const compatible = (kind: number, bufKind: number): boolean =>
-  kind === bufKind ||
-  bufKind === Codec.KIND_DATAVIEW ||
-  ((kind === Codec.KIND_BUFFER || kind === Codec.KIND_UINT8) && (bufKind === Codec.KIND_BUFFER || bufKind === Codec.KIND_UINT8))

@@ -279,6 +279,25 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
 }
 
 /**
+ * A reduction op that cannot combine its operands (`BAND` on fractions, a
+ * number with a string, arrays of different lengths or kinds).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class OpError extends Data.TaggedError("OpError")<{
+  readonly rank: number
+  readonly op: string
+  readonly reason: string
+  readonly message: string
+}> {
+  constructor(f: { readonly rank?: number; readonly op: string; readonly reason: string }) {
+    const rank = f.rank ?? -1
+    super({ rank, op: f.op, reason: f.reason, message: `Op.${f.op}${rank >= 0 ? ` on rank ${rank}` : ""}: ${f.reason}` })
+  }
+}
+
+/**
  * A transport-level failure: a frame that could not be moved, a malformed
  * frame, a connection that broke.
  *
@@ -388,6 +407,7 @@ export type CommError =
   | Undecodable
   | PeerLost
   | InvalidRequest
+  | OpError
   | TransportError
 
 const registry: Record<string, new(f: any) => Error> = {
@@ -400,6 +420,7 @@ const registry: Record<string, new(f: any) => Error> = {
   Undecodable,
   PeerLost,
   InvalidRequest,
+  OpError,
   TransportError,
   WorldFailed,
   WorldTimeout

@@ -21,7 +21,6 @@ import * as Cause from "effect/Cause"
 import { Comm, Communicator } from "./Comm.ts"
 import { Engine, type EngineOptions } from "./Engine.ts"
 import * as Errors from "./Errors.ts"
-import { CommCore } from "./internal/CommCore.ts"
 import { Comm as PromiseComm } from "./promise/Comm.ts"
 import type { TransportShape } from "./Transport.ts"
 
@@ -128,7 +127,7 @@ export const makeEngine = (transport: TransportShape, options?: EngineOptions): 
  * @since 0.1.0
  */
 export const runRank = async (engine: Engine, program: Program): Promise<{ ok: boolean; value?: unknown; error?: unknown }> => {
-  const core = new CommCore(engine, 0, Array.from({ length: engine.size }, (_, i) => i))
+  const core = engine.worldComm()
   try {
     let value: unknown
     if (Effect.isEffect(program)) value = await runEffect(program, new Communicator(core))

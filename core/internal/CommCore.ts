@@ -9,6 +9,8 @@
 import * as Codec from "../Codec.ts"
 import type { Engine } from "../Engine.ts"
 import * as Errors from "../Errors.ts"
+import { allgather } from "../collectives/Gather.ts"
+import { Group, UNDEFINED } from "../Group.ts"
 import { ANY_SOURCE, ANY_TAG } from "../Matching.ts"
 import { completed, Req, whenAll } from "./Req.ts"
 
@@ -20,7 +22,7 @@ export const TAG_UB = 0x7fffffff
 export class CommCore {
   readonly rank: number
   readonly size: number
-  private readonly group: Int32Array
+  private readonly group_: Int32Array
   private readonly local: Int32Array
   freed = false
 
@@ -29,17 +31,17 @@ export class CommCore {
   constructor(engine: Engine, ctx: number, group: ArrayLike<number>) {
     this.engine = engine
     this.ctx = ctx
-    this.group = Int32Array.from(group)
+    this.group_ = Int32Array.from(group)
     this.local = new Int32Array(engine.size).fill(-1)
-    this.group.forEach((w, i) => (this.local[w] = i))
-    this.size = this.group.length
+    this.group_.forEach((w, i) => (this.local[w] = i))
+    this.size = this.group_.length
     this.rank = this.local[engine.rank]!
     engine.register(this)
   }
 
   /** World rank of local rank `i`. */
   toWorld(i: number): number {
-    return this.group[i]!
+    return this.group_[i]!
   }
 
   /** Local rank of world rank `w` (or `w` itself for the wildcards). */
@@ -50,6 +52,102 @@ export class CommCore {
   /** The context collectives of this communicator use. */
   get collCtx(): number {
     return this.ctx + 1
+  }
+
+  private collSeq = 0
+
+  /**
+   * The tag base of the next collective call on this communicator: every
+   * rank calls collectives in the same order, so every rank gets the same
+   * base for the same call.
+   */
+  nextCollectiveTag(): number {
+    const t = (this.collSeq % (1 << 20)) * 1024
+    this.collSeq++
+    return t
+  }
+
+  checkRoot(root: number, op: string): void {
+    if (Number.isInteger(root) && root >= 0 && root < this.size) return
+    throw new Errors.InvalidRank({ rank: this.rank, op, peer: root, size: this.size })
+  }
+
+  /** The members, as a group. */
+  get group(): Group {
+    return new Group(Array.from(this.group_), this.engine.rank)
+  }
+
+  /** The communicator of this rank alone (MPI's COMM_SELF). */
+  get self(): CommCore {
+    return this.engine.selfComm()
+  }
+
+  /** The world communicator. */
+  get world(): CommCore {
+    return this.engine.worldComm()
+  }
+
+  /**
+   * Agrees on a fresh context id with every member (the largest of their
+   * next free ids), then calls `make(ctx)`. Collective over this
+   * communicator.
+   */
+  private agree(op: string, extra: unknown, make: (ctx: number, extras: Array<unknown>) => CommCore | undefined): Req {
+    this.live(op)
+    const out = new Req(op)
+    const all = allgather(this, [this.engine.nextCtx, extra], op)
+    whenAll([all], () => {
+      if (all.error !== undefined) return out.fail(all.error)
+      const got = all.value as Array<[number, unknown]>
+      const ctx = Math.max(...got.map((x) => x[0]))
+      this.engine.nextCtx = ctx + 2
+      try {
+        out.succeed(make(ctx, got.map((x) => x[1])))
+      } catch (e) {
+        out.fail(e)
+      }
+    })
+    return out
+  }
+
+  /** A new communicator with the same members and a context of its own. */
+  dup(): Req {
+    return this.agree("dup", null, (ctx) => new CommCore(this.engine, ctx, this.group_))
+  }
+
+  /**
+   * Splits by `color`: ranks of one color form a communicator, ordered by
+   * `key` (then by rank here). A rank with color UNDEFINED gets undefined.
+   */
+  split(color: number, key: number): Req {
+    if (!Number.isInteger(color) || (color < 0 && color !== UNDEFINED) || !Number.isFinite(key)) {
+      throw new Errors.InvalidArgument({ rank: this.rank, op: "split", reason: `color must be a non-negative integer or UNDEFINED, and key a number; got ${color}, ${key}` })
+    }
+    return this.agree("split", [color, key], (ctx, extras) => {
+      if (color === UNDEFINED) return undefined
+      const mine = (extras as Array<[number, number]>)
+        .map(([c, k], rank) => ({ c, k, rank }))
+        .filter((x) => x.c === color)
+        .sort((a, b) => a.k - b.k || a.rank - b.rank)
+      return new CommCore(this.engine, ctx, mine.map((x) => this.group_[x.rank]!))
+    })
+  }
+
+  /** A communicator on `group` (a subset of this one): undefined on ranks outside it. */
+  create(group: Group): Req {
+    const outside = group.members.filter((m) => this.local[m] === -1)
+    if (outside.length > 0) {
+      throw new Errors.InvalidArgument({ rank: this.rank, op: "create", reason: `the group holds world ranks ${outside.join(", ")}, which are not in this communicator` })
+    }
+    return this.agree("create", null, (ctx) => (group.members.includes(this.engine.rank) ? new CommCore(this.engine, ctx, group.members) : undefined))
+  }
+
+  /** Releases the communicator: pending receives on it fail; it cannot be used again. */
+  free(): void {
+    if (this.freed) return
+    if (this.ctx === 0) throw new Errors.InvalidRequest({ rank: this.rank, op: "free", reason: "the world communicator cannot be freed" })
+    this.freed = true
+    this.engine.unregister(this)
   }
 
   private live(op: string): void {
@@ -83,7 +181,7 @@ export class CommCore {
     this.checkTag(tag, op, false)
     if (dest === PROC_NULL) return completed(op, undefined)
     try {
-      return this.engine.isend(this, op, data, this.group[dest]!, tag, ctx)
+      return this.engine.isend(this, op, data, this.group_[dest]!, tag, ctx)
     } catch (e) {
       if (e instanceof Codec.Refused) {
         throw new Errors.Unencodable({ rank: this.rank, op, peer: dest, tag, what: e.what, path: e.path.replace(/^value/, "the message") })
@@ -104,7 +202,7 @@ export class CommCore {
       r.tag = ANY_TAG
       return r
     }
-    return this.engine.irecv(this, op, source === ANY_SOURCE ? ANY_SOURCE : this.group[source]!, tag, ctx, buf)
+    return this.engine.irecv(this, op, source === ANY_SOURCE ? ANY_SOURCE : this.group_[source]!, tag, ctx, buf)
   }
 
   /** Sends and receives at once; the request's value is the received one. */
@@ -140,7 +238,7 @@ export class CommCore {
       return true
     }
     this.engine.progressOnce()
-    const hit = this.engine.iprobe(this.ctx, source === ANY_SOURCE ? ANY_SOURCE : this.group[source]!, tag, into)
+    const hit = this.engine.iprobe(this.ctx, source === ANY_SOURCE ? ANY_SOURCE : this.group_[source]!, tag, into)
     if (hit) into.source = this.toLocal(into.source)
     return hit
   }
@@ -156,7 +254,7 @@ export class CommCore {
       r.tag = ANY_TAG
       return r
     }
-    return this.engine.probe(this, op, source === ANY_SOURCE ? ANY_SOURCE : this.group[source]!, tag, this.ctx)
+    return this.engine.probe(this, op, source === ANY_SOURCE ? ANY_SOURCE : this.group_[source]!, tag, this.ctx)
   }
 
   /** A persistent send: `start` sends `data` again each time. */
