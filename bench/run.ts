@@ -2,13 +2,16 @@
  * rankflow's benchmark suite, OSU style, side by side with the raw floor of
  * this machine and with mpi4py on Open MPI, all measured in one run.
  *
- *     npm run bench                   # the whole comparison (~5 minutes)
+ *     npm run bench                   # the whole comparison (~13 minutes, about 6 of them collectives)
  *     npm run bench -- --quick        # a smoke run: few sizes, few iterations
  *     npm run bench -- --no-peers     # without mpi4py
+ *     npm run bench -- --skip-p2p     # the collectives only (or --skip-coll)
  *     npm run bench -- --repeats 7 --out bench/results
  *
  * Every figure is the median (and min) of several repeats; the repeats of
  * every system interleave, so drift on this shared machine hits them all.
+ * Point-to-point benchmarks run on 2 ranks; collectives on 2, 4 and 8 (the
+ * worker transport and mpi4py; inproc up to 4).
  * Writes a JSON file of every sample, SVG charts (vega-lite), and a Markdown
  * summary, and prints the tables.
  */
@@ -22,6 +25,7 @@ import * as vl from "vega-lite"
 import { runWorld } from "../promise.ts"
 import { portBandwidth, portPingPong, promisePingPong, sabPingPong } from "./floor/floor.ts"
 import { formatBytes, fmt, markdown, median, min, ratio, table } from "./lib/stats.ts"
+import { coll, type CollPoint, type CollSpec } from "./programs/coll.ts"
 import { p2p, type P2pPoint, type P2pSpec } from "./programs/p2p.ts"
 
 // ------------------------------------------------------------------- options
@@ -34,6 +38,8 @@ const option = (name: string, fallback: string): string => {
 }
 const quick = flag("--quick")
 const peers = !flag("--no-peers")
+const runP2p = !flag("--skip-p2p")
+const runColl = !flag("--skip-coll")
 const repeats = Number(option("--repeats", quick ? "1" : "5"))
 const scale = Number(option("--scale", quick ? "0.02" : "1"))
 const outDir = option("--out", fileURLToPath(new URL("./results/", import.meta.url)))
@@ -42,6 +48,9 @@ const listSizes = quick ? [8, 4096] : [8, 512, 4096, 32768, 262144, 1 << 20]
 const bytesSizes = quick ? [8, 1 << 20] : [8, 4096, 65536, 1 << 20, 4 << 20]
 const persistentSizes = [8, 32768]
 const transports = ["inproc", "worker"]
+const collRanks = quick ? [2, 4] : [2, 4, 8]
+/** The in-process transport runs every rank on one event loop: collectives up to this many ranks. */
+const collInprocMax = 4
 const root = fileURLToPath(new URL("../", import.meta.url))
 
 // ------------------------------------------------------------------- samples
@@ -54,10 +63,14 @@ interface Sample {
   readonly value: number
   readonly repeat: number
   readonly iters?: number
+  /** Number of ranks, for the collectives (the point-to-point samples run on 2). */
+  readonly ranks?: number
 }
 const samples: Array<Sample> = []
-const add = (system: string, bench: string, data: string, repeat: number, points: ReadonlyArray<{ size: number; value: number; iters?: number }>) => {
-  for (const p of points) samples.push({ system, bench, data, size: p.size, value: p.value, repeat, ...(p.iters ? { iters: p.iters } : {}) })
+const add = (system: string, bench: string, data: string, repeat: number, points: ReadonlyArray<{ size: number; value: number; iters?: number }>, ranks?: number) => {
+  for (const p of points) {
+    samples.push({ system, bench, data, size: p.size, value: p.value, repeat, ...(p.iters ? { iters: p.iters } : {}), ...(ranks !== undefined ? { ranks } : {}) })
+  }
 }
 
 const floorIters = (size: number): number => Math.max(5, Math.round((size <= 8192 ? 10_000 : size <= 262_144 ? 1_000 : 200) * scale))
@@ -81,20 +94,52 @@ const rankflowRun = async (transport: string, spec: P2pSpec): Promise<ReadonlyAr
   return results[0] as ReadonlyArray<P2pPoint>
 }
 
+// The collective benchmarks: the same specs for rankflow and mpi4py, on every
+// rank count. Sample data: "typed" for the buffer forms (Uint8Array, or
+// Float64Array for Allreduce), "number" for the object API, "none" for the
+// barrier.
+const collSuite: Array<CollSpec> = [
+  { bench: "barrier", api: "buffer", sizes: [0], scale },
+  { bench: "bcast", api: "buffer", sizes: [8, 1 << 20], scale },
+  { bench: "allreduce", api: "buffer", sizes: [8, 1 << 20], scale },
+  { bench: "allreduce", api: "object", sizes: [8], scale },
+  { bench: "alltoall", api: "buffer", sizes: [8, 65536], scale }
+]
+const collData = (spec: CollSpec): string => (spec.bench === "barrier" ? "none" : spec.api === "object" ? "number" : "typed")
+const collLabel = (spec: CollSpec, size: number): string =>
+  spec.bench === "barrier"
+    ? "barrier"
+    : spec.api === "object"
+    ? "allreduce(x), a number"
+    : spec.bench === "alltoall"
+    ? `Alltoall ${formatBytes(size)} per pair`
+    : `${spec.bench === "bcast" ? "Bcast" : "Allreduce"} ${formatBytes(size)}`
+const collTransports = (ranks: number) => transports.filter((t) => t !== "inproc" || ranks <= collInprocMax)
+
+const collUrl = new URL("./programs/coll.ts", import.meta.url)
+const rankflowColl = async (transport: string, ranks: number, spec: CollSpec): Promise<ReadonlyArray<CollPoint>> => {
+  const results = transport === "inproc"
+    ? await runWorld({ size: ranks, transport, timeout: 600_000 }, (comm) => coll(comm, spec))
+    : await runWorld({ size: ranks, transport, argv: [JSON.stringify(spec)], timeout: 600_000 }, collUrl)
+  return results[0] as ReadonlyArray<CollPoint>
+}
+
 // ---------------------------------------------------------------------- peers
 
 const python = ["/usr/bin/python3", "python3"].find((p) => spawnSync(p, ["-c", "import mpi4py"], { stdio: "ignore" }).status === 0)
 const mpirun = spawnSync("mpirun", ["--version"], { encoding: "utf8" })
 const havePeer = peers && python !== undefined && mpirun.status === 0
 const mpiEnv = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1", OMPI_MCA_rmaps_base_oversubscribe: "1" }
-const mpi4pyRun = (spec: P2pSpec, api: string): ReadonlyArray<P2pPoint> => {
-  const out = execFileSync("mpirun", ["-n", "2", python!, join(root, "bench/peers/osu.py"), JSON.stringify({ ...spec, api })], {
+const mpirunPeer = (ranks: number, script: string, spec: object): Array<{ size: number; value: number; iters: number }> => {
+  const out = execFileSync("mpirun", ["-n", String(ranks), python!, join(root, "bench/peers", script), JSON.stringify(spec)], {
     encoding: "utf8",
     env: mpiEnv,
     timeout: 600_000
   })
   return JSON.parse(out.trim().split("\n").pop()!)
 }
+const mpi4pyRun = (spec: P2pSpec, api: string): ReadonlyArray<P2pPoint> => mpirunPeer(2, "osu.py", { ...spec, api })
+const mpi4pyColl = (ranks: number, spec: CollSpec): ReadonlyArray<CollPoint> => mpirunPeer(ranks, "osu_coll.py", spec)
 
 const version = (cmd: string, args: Array<string>): string | undefined => {
   const r = spawnSync(cmd, args, { encoding: "utf8" })
@@ -104,11 +149,14 @@ const version = (cmd: string, args: Array<string>): string | undefined => {
 // ------------------------------------------------------------------------ run
 
 const log = (s: string) => process.stderr.write(`${s}\n`)
-log(`rankflow bench: ${quick ? "quick smoke run, " : ""}${repeats} repeat(s), scale ${scale}, peers: ${havePeer ? "mpi4py" : peers ? "none found (run bench/peers/setup)" : "off"}`)
+log(
+  `rankflow bench: ${quick ? "quick smoke run, " : ""}${repeats} repeat(s), scale ${scale}, peers: ${havePeer ? "mpi4py" : peers ? "none found (run bench/peers/setup)" : "off"}, ` +
+    `${[runP2p ? "point-to-point" : "", runColl ? `collectives on ${collRanks.join(", ")} ranks` : ""].filter(Boolean).join(" and ")}`
+)
 const started = Date.now()
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`
 
-for (let repeat = 0; repeat < repeats; repeat++) {
-  log(`repeat ${repeat + 1}/${repeats}`)
+const pointToPoint = async (repeat: number): Promise<void> => {
   // The floor.
   const small = Math.max(5, Math.round(100_000 * scale))
   add("floor: promise", "latency", "typed", repeat, [{ size: 0, value: await promisePingPong(small) }])
@@ -120,6 +168,30 @@ for (let repeat = 0; repeat < repeats; repeat++) {
   for (const { spec, api } of suite) {
     for (const transport of transports) add(`rankflow ${transport}`, spec.bench, spec.data, repeat, await rankflowRun(transport, spec))
     if (havePeer) add(`mpi4py ${api}`, spec.bench, spec.data, repeat, mpi4pyRun(spec, api))
+  }
+}
+
+const collectives = async (repeat: number): Promise<void> => {
+  // rankflow and mpi4py, interleaved, on each rank count.
+  for (const ranks of collRanks) {
+    for (const spec of collSuite) {
+      for (const transport of collTransports(ranks)) add(`rankflow ${transport}`, spec.bench, collData(spec), repeat, await rankflowColl(transport, ranks, spec), ranks)
+      if (havePeer) add(`mpi4py ${spec.api}`, spec.bench, collData(spec), repeat, mpi4pyColl(ranks, spec), ranks)
+    }
+  }
+}
+
+for (let repeat = 0; repeat < repeats; repeat++) {
+  log(`repeat ${repeat + 1}/${repeats}`)
+  if (runP2p) {
+    const t = Date.now()
+    await pointToPoint(repeat)
+    log(`  point-to-point: ${seconds(t)}`)
+  }
+  if (runColl) {
+    const t = Date.now()
+    await collectives(repeat)
+    log(`  collectives: ${seconds(t)}`)
   }
 }
 
@@ -140,84 +212,116 @@ const peerCols = havePeer
 
 const tables: Array<{ title: string; head: Array<string>; rows: Array<Array<string>> }> = []
 
-tables.push({
-  title: "Latency, typed arrays (buffer API), one way, µs: median (min)",
-  head: ["size", "floor SAB", "floor port", "inproc", "worker", ...(peerCols ? ["mpi4py Send/Recv"] : []), "worker/SAB", "worker/port", ...(peerCols ? ["worker/mpi4py"] : [])],
-  rows: sizes.map((size) => [
-    formatBytes(size),
-    cell("floor: SAB+Atomics", "latency", "typed", size),
-    cell("floor: MessagePort", "latency", "typed", size),
-    cell("rankflow inproc", "latency", "typed", size),
-    cell("rankflow worker", "latency", "typed", size),
-    ...(peerCols ? [cell("mpi4py buffer", "latency", "typed", size)] : []),
-    ratio(med("rankflow worker", "latency", "typed", size), med("floor: SAB+Atomics", "latency", "typed", size)),
-    ratio(med("rankflow worker", "latency", "typed", size), med("floor: MessagePort", "latency", "typed", size)),
-    ...(peerCols ? [ratio(med("rankflow worker", "latency", "typed", size), med("mpi4py buffer", "latency", "typed", size))] : [])
-  ])
-})
+if (runP2p) {
+  tables.push({
+    title: "Latency, typed arrays (buffer API), one way, µs: median (min)",
+    head: ["size", "floor SAB", "floor port", "inproc", "worker", ...(peerCols ? ["mpi4py Send/Recv"] : []), "worker/SAB", "worker/port", ...(peerCols ? ["worker/mpi4py"] : [])],
+    rows: sizes.map((size) => [
+      formatBytes(size),
+      cell("floor: SAB+Atomics", "latency", "typed", size),
+      cell("floor: MessagePort", "latency", "typed", size),
+      cell("rankflow inproc", "latency", "typed", size),
+      cell("rankflow worker", "latency", "typed", size),
+      ...(peerCols ? [cell("mpi4py buffer", "latency", "typed", size)] : []),
+      ratio(med("rankflow worker", "latency", "typed", size), med("floor: SAB+Atomics", "latency", "typed", size)),
+      ratio(med("rankflow worker", "latency", "typed", size), med("floor: MessagePort", "latency", "typed", size)),
+      ...(peerCols ? [ratio(med("rankflow worker", "latency", "typed", size), med("mpi4py buffer", "latency", "typed", size))] : [])
+    ])
+  })
 
-tables.push({
-  title: "Latency, objects (object API), one way, µs: median (min)",
-  head: ["message", "floor promise", "inproc", "worker", ...(peerCols ? ["mpi4py send/recv", "worker/mpi4py"] : []), "inproc/promise"],
-  rows: [
-    [
-      "small dict",
-      cell("floor: promise", "latency", "typed", 0),
-      cell("rankflow inproc", "latency", "dict", 0),
-      cell("rankflow worker", "latency", "dict", 0),
-      ...(peerCols ? [cell("mpi4py object", "latency", "dict", 0), ratio(med("rankflow worker", "latency", "dict", 0), med("mpi4py object", "latency", "dict", 0))] : []),
-      ratio(med("rankflow inproc", "latency", "dict", 0), med("floor: promise", "latency", "typed", 0))
-    ],
-    ...(["list", "bytes"] as const).flatMap((data) =>
-      (data === "list" ? listSizes : bytesSizes).map((size) => [
-        data === "list" ? `list of ${Math.max(1, size >> 3)} numbers (${formatBytes(size)})` : `byte array of ${formatBytes(size)}`,
-        "",
-        cell("rankflow inproc", "latency", data, size),
-        cell("rankflow worker", "latency", data, size),
-        ...(peerCols ? [cell("mpi4py object", "latency", data, size), ratio(med("rankflow worker", "latency", data, size), med("mpi4py object", "latency", data, size))] : []),
-        ""
+  tables.push({
+    title: "Latency, objects (object API), one way, µs: median (min)",
+    head: ["message", "floor promise", "inproc", "worker", ...(peerCols ? ["mpi4py send/recv", "worker/mpi4py"] : []), "inproc/promise"],
+    rows: [
+      [
+        "small dict",
+        cell("floor: promise", "latency", "typed", 0),
+        cell("rankflow inproc", "latency", "dict", 0),
+        cell("rankflow worker", "latency", "dict", 0),
+        ...(peerCols ? [cell("mpi4py object", "latency", "dict", 0), ratio(med("rankflow worker", "latency", "dict", 0), med("mpi4py object", "latency", "dict", 0))] : []),
+        ratio(med("rankflow inproc", "latency", "dict", 0), med("floor: promise", "latency", "typed", 0))
+      ],
+      ...(["list", "bytes"] as const).flatMap((data) =>
+        (data === "list" ? listSizes : bytesSizes).map((size) => [
+          data === "list" ? `list of ${Math.max(1, size >> 3)} numbers (${formatBytes(size)})` : `byte array of ${formatBytes(size)}`,
+          "",
+          cell("rankflow inproc", "latency", data, size),
+          cell("rankflow worker", "latency", data, size),
+          ...(peerCols ? [cell("mpi4py object", "latency", data, size), ratio(med("rankflow worker", "latency", data, size), med("mpi4py object", "latency", data, size))] : []),
+          ""
+        ])
+      )
+    ]
+  })
+
+  const bwSizes = sizes.filter((s) => s > 0)
+  tables.push({
+    title: "Bandwidth, window of 64 non-blocking sends, MB/s: median (max)",
+    head: ["size", "floor port", "inproc", "worker", ...(peerCols ? ["mpi4py Isend", "worker/mpi4py"] : []), "worker/port"],
+    rows: bwSizes.map((size) => [
+      formatBytes(size),
+      cell("floor: MessagePort", "bw", "typed", size, true),
+      cell("rankflow inproc", "bw", "typed", size, true),
+      cell("rankflow worker", "bw", "typed", size, true),
+      ...(peerCols ? [cell("mpi4py buffer", "bw", "typed", size, true), ratio(med("rankflow worker", "bw", "typed", size), med("mpi4py buffer", "bw", "typed", size))] : []),
+      ratio(med("rankflow worker", "bw", "typed", size), med("floor: MessagePort", "bw", "typed", size))
+    ])
+  })
+
+  tables.push({
+    title: "Message rate, 8-byte messages, window of 64, messages/s: median (max)",
+    head: ["", "inproc", "worker", ...(peerCols ? ["mpi4py", "worker/mpi4py"] : [])],
+    rows: [[
+      "8 B",
+      cell("rankflow inproc", "rate", "typed", 8, true),
+      cell("rankflow worker", "rate", "typed", 8, true),
+      ...(peerCols ? [cell("mpi4py buffer", "rate", "typed", 8, true), ratio(med("rankflow worker", "rate", "typed", 8), med("mpi4py buffer", "rate", "typed", 8))] : [])
+    ]]
+  })
+
+  tables.push({
+    title: "Persistent requests against plain ones, one way, µs: median",
+    head: ["size", "inproc plain", "inproc persistent", "worker plain", "worker persistent", ...(peerCols ? ["mpi4py plain", "mpi4py persistent"] : [])],
+    rows: persistentSizes.map((size) => [
+      formatBytes(size),
+      fmt(med("rankflow inproc", "latency", "typed", size)),
+      fmt(med("rankflow inproc", "persistent", "typed", size)),
+      fmt(med("rankflow worker", "latency", "typed", size)),
+      fmt(med("rankflow worker", "persistent", "typed", size)),
+      ...(peerCols ? [fmt(med("mpi4py buffer", "latency", "typed", size)), fmt(med("mpi4py buffer", "persistent", "typed", size))] : [])
+    ])
+  })
+}
+
+// The collectives, against the point-to-point floor of the same run: the
+// worker's one-way latency of 8 bytes.
+const collCell = (system: string, spec: CollSpec, size: number, ranks: number): string => {
+  const v = collValues(system, spec, size, ranks)
+  return v.length === 0 ? "-" : v.length > 1 ? `${fmt(median(v))} (${fmt(min(v))})` : fmt(median(v))
+}
+const collValues = (system: string, spec: CollSpec, size: number, ranks: number): Array<number> =>
+  samples.filter((s) => s.system === system && s.bench === spec.bench && s.data === collData(spec) && s.size === size && s.ranks === ranks).map((s) => s.value)
+const collMed = (system: string, spec: CollSpec, size: number, ranks: number) => median(collValues(system, spec, size, ranks))
+const collRows = collSuite.flatMap((spec) => spec.sizes.map((size) => ({ spec, size, label: collLabel(spec, size) })))
+const p2pFloor = med("rankflow worker", "latency", "typed", 8)
+
+if (runColl) {
+  tables.push({
+    title: "Collectives: latency against rank count, µs per call (the slowest rank's average): median (min); p2p: the worker's 8 B one-way latency, same run",
+    head: ["collective", "ranks", "inproc", "worker", ...(peerCols ? ["mpi4py", "worker/mpi4py"] : []), "p2p", "worker/p2p"],
+    rows: collRows.flatMap(({ spec, size, label }) =>
+      collRanks.map((ranks) => [
+        label,
+        String(ranks),
+        collCell("rankflow inproc", spec, size, ranks),
+        collCell("rankflow worker", spec, size, ranks),
+        ...(peerCols ? [collCell(`mpi4py ${spec.api}`, spec, size, ranks), ratio(collMed("rankflow worker", spec, size, ranks), collMed(`mpi4py ${spec.api}`, spec, size, ranks))] : []),
+        fmt(p2pFloor),
+        ratio(collMed("rankflow worker", spec, size, ranks), p2pFloor)
       ])
     )
-  ]
-})
-
-const bwSizes = sizes.filter((s) => s > 0)
-tables.push({
-  title: "Bandwidth, window of 64 non-blocking sends, MB/s: median (max)",
-  head: ["size", "floor port", "inproc", "worker", ...(peerCols ? ["mpi4py Isend", "worker/mpi4py"] : []), "worker/port"],
-  rows: bwSizes.map((size) => [
-    formatBytes(size),
-    cell("floor: MessagePort", "bw", "typed", size, true),
-    cell("rankflow inproc", "bw", "typed", size, true),
-    cell("rankflow worker", "bw", "typed", size, true),
-    ...(peerCols ? [cell("mpi4py buffer", "bw", "typed", size, true), ratio(med("rankflow worker", "bw", "typed", size), med("mpi4py buffer", "bw", "typed", size))] : []),
-    ratio(med("rankflow worker", "bw", "typed", size), med("floor: MessagePort", "bw", "typed", size))
-  ])
-})
-
-tables.push({
-  title: "Message rate, 8-byte messages, window of 64, messages/s: median (max)",
-  head: ["", "inproc", "worker", ...(peerCols ? ["mpi4py", "worker/mpi4py"] : [])],
-  rows: [[
-    "8 B",
-    cell("rankflow inproc", "rate", "typed", 8, true),
-    cell("rankflow worker", "rate", "typed", 8, true),
-    ...(peerCols ? [cell("mpi4py buffer", "rate", "typed", 8, true), ratio(med("rankflow worker", "rate", "typed", 8), med("mpi4py buffer", "rate", "typed", 8))] : [])
-  ]]
-})
-
-tables.push({
-  title: "Persistent requests against plain ones, one way, µs: median",
-  head: ["size", "inproc plain", "inproc persistent", "worker plain", "worker persistent", ...(peerCols ? ["mpi4py plain", "mpi4py persistent"] : [])],
-  rows: persistentSizes.map((size) => [
-    formatBytes(size),
-    fmt(med("rankflow inproc", "latency", "typed", size)),
-    fmt(med("rankflow inproc", "persistent", "typed", size)),
-    fmt(med("rankflow worker", "latency", "typed", size)),
-    fmt(med("rankflow worker", "persistent", "typed", size)),
-    ...(peerCols ? [fmt(med("mpi4py buffer", "latency", "typed", size)), fmt(med("mpi4py buffer", "persistent", "typed", size))] : [])
-  ])
-})
+  })
+}
 
 // ------------------------------------------------------------------- outputs
 
@@ -299,14 +403,63 @@ const chart = async (bench: string, data: string, title: string, yTitle: string,
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" })
   return view.toSVG()
 }
-const latencySystems = ["floor: SAB+Atomics", "floor: MessagePort", "rankflow inproc", "rankflow worker", ...(havePeer ? ["mpi4py buffer"] : [])]
-writeFileSync(join(outDir, "latency.svg"), await chart("latency", "typed", "One-way latency, typed arrays (lower is better)", "µs", latencySystems))
-writeFileSync(
-  join(outDir, "bandwidth.svg"),
-  await chart("bw", "typed", "Bandwidth, 64 non-blocking sends per round (higher is better)", "MB/s", ["floor: MessagePort", "rankflow inproc", "rankflow worker", ...(havePeer ? ["mpi4py buffer"] : [])])
-)
+const collChart = async (): Promise<string> => {
+  // One panel per collective (their times differ by orders of magnitude), one
+  // line per system; mpi4py's object and buffer forms are one system.
+  const systems = [["rankflow worker", "rankflow worker"], ["rankflow inproc", "rankflow inproc"], ["mpi4py", "mpi4py (Open MPI)"]] as const
+  const values = collRows.flatMap(({ spec, size, label }) =>
+    systems.flatMap(([system, name]) =>
+      collRanks.flatMap((ranks) => {
+        const v = collMed(system === "mpi4py" ? `mpi4py ${spec.api}` : system, spec, size, ranks)
+        return Number.isFinite(v) ? [{ collective: label, system: name, ranks, value: v }] : []
+      })
+    )
+  )
+  const spec: vl.TopLevelSpec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: "Collectives: time per call against rank count (lower is better)", subtitle: subtitle(header) },
+    background: "white",
+    data: { values },
+    facet: { field: "collective", type: "nominal", title: null, sort: collRows.map((r) => r.label) },
+    columns: 4,
+    spec: {
+      width: 180,
+      height: 150,
+      mark: { type: "line", point: true },
+      encoding: {
+        x: {
+          field: "ranks",
+          type: "quantitative",
+          scale: { type: "log", base: 2, domain: [collRanks[0]!, collRanks[collRanks.length - 1]!] },
+          title: "ranks",
+          axis: { values: collRanks, format: "d" }
+        },
+        y: { field: "value", type: "quantitative", scale: { type: "log" }, title: "µs per call" },
+        color: { field: "system", type: "nominal", title: null }
+      }
+    },
+    resolve: { scale: { y: "independent" } }
+  }
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" })
+  return view.toSVG()
+}
+
+const written = [`${stamp}.json`, "latest.json"]
+if (runP2p) {
+  const latencySystems = ["floor: SAB+Atomics", "floor: MessagePort", "rankflow inproc", "rankflow worker", ...(havePeer ? ["mpi4py buffer"] : [])]
+  writeFileSync(join(outDir, "latency.svg"), await chart("latency", "typed", "One-way latency, typed arrays (lower is better)", "µs", latencySystems))
+  writeFileSync(
+    join(outDir, "bandwidth.svg"),
+    await chart("bw", "typed", "Bandwidth, 64 non-blocking sends per round (higher is better)", "MB/s", ["floor: MessagePort", "rankflow inproc", "rankflow worker", ...(havePeer ? ["mpi4py buffer"] : [])])
+  )
+  written.push("latency.svg", "bandwidth.svg")
+}
+if (runColl) {
+  writeFileSync(join(outDir, "collectives.svg"), await collChart())
+  written.push("collectives.svg")
+}
 writeFileSync(
   join(outDir, "latest.md"),
   `Measured ${header}.\n\n` + tables.map((t) => `**${t.title}**\n\n${markdown(t.head, t.rows)}\n`).join("\n")
 )
-log(`wrote ${join(outDir, `${stamp}.json`)}, latest.json, latency.svg, bandwidth.svg, latest.md`)
+log(`wrote ${join(outDir, written[0]!)}, ${[...written.slice(1), "latest.md"].join(", ")}`)

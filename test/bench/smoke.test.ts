@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 
-test("bench --quick writes samples for every system, charts and tables", async (t) => {
+test("bench --quick writes samples for every system and collective, charts and tables", async (t) => {
   const out = mkdtempSync(join(tmpdir(), "rankflow-bench-"))
   try {
     const code = await new Promise<number | null>((resolve) => {
@@ -32,9 +32,35 @@ test("bench --quick writes samples for every system, charts and tables", async (
     const benches = new Set(result.samples.map((s: { bench: string }) => s.bench))
     for (const b of ["latency", "bw", "rate", "persistent"]) t.true(benches.has(b), b)
     t.true(result.samples.every((s: { value: number }) => Number.isFinite(s.value) && s.value > 0))
+    // The collectives: every benchmark on both transports at 2 and 4 ranks.
+    const collectives = [
+      ["barrier", "none", 0],
+      ["bcast", "typed", 8],
+      ["bcast", "typed", 1 << 20],
+      ["allreduce", "typed", 8],
+      ["allreduce", "typed", 1 << 20],
+      ["allreduce", "number", 8],
+      ["alltoall", "typed", 8],
+      ["alltoall", "typed", 65536]
+    ] as const
+    for (const [bench, data, size] of collectives) {
+      for (const system of ["rankflow inproc", "rankflow worker"]) {
+        for (const ranks of [2, 4]) {
+          const found = result.samples.some((s: { system: string; bench: string; data: string; size: number; ranks?: number }) =>
+            s.system === system && s.bench === bench && s.data === data && s.size === size && s.ranks === ranks
+          )
+          t.true(found, `${system} ${bench} ${data} ${size} B on ${ranks} ranks`)
+        }
+      }
+    }
     t.regex(readFileSync(join(out, "latency.svg"), "utf8"), /^<svg/)
     t.regex(readFileSync(join(out, "bandwidth.svg"), "utf8"), /^<svg/)
-    t.regex(readFileSync(join(out, "latest.md"), "utf8"), /\| size \| floor SAB \|/)
+    const collSvg = readFileSync(join(out, "collectives.svg"), "utf8")
+    t.regex(collSvg, /^<svg/)
+    t.regex(collSvg, /Alltoall 64 KiB per pair/)
+    const md = readFileSync(join(out, "latest.md"), "utf8")
+    t.regex(md, /\| size \| floor SAB \|/)
+    t.regex(md, /\| collective \| ranks \| inproc \| worker \|/)
   } finally {
     rmSync(out, { recursive: true, force: true })
   }
