@@ -1,0 +1,4 @@
+import test from "ava"
+import { collectiveConformance } from "./collective-conformance.ts"
+
+collectiveConformance(test, "worker")
