@@ -194,9 +194,10 @@ export class Engine implements Sink {
 
   unregister(comm: CommCore): void {
     this.comms.delete(comm.ctx)
-    const left = this.matcher.dropContext(comm.ctx)
-    for (const r of left.posted) {
-      r.fail(new Errors.InvalidRequest({ rank: comm.rank, op: r.op, reason: "the communicator was freed while the receive was pending" }))
+    for (const ctx of [comm.ctx, comm.collCtx]) {
+      for (const r of this.matcher.dropContext(ctx).posted) {
+        r.fail(new Errors.InvalidRequest({ rank: comm.rank, op: r.op, reason: "the communicator was freed while the receive was pending" }))
+      }
     }
   }
 

@@ -14,7 +14,7 @@ import { block, checkTyped, equalBlock, intoBuffer, layout } from "./Buffers.ts"
 import { checkCount } from "./Gather.ts"
 import { decode, encodeOnce, type Sched, start } from "./Sched.ts"
 
-const exchange = (s: Sched, bodies: ReadonlyArray<Body>, done: (got: Array<Body>) => void): void => {
+const exchange = (s: Sched, bodies: ReadonlyArray<Body>, done: (got: Array<Body>) => void, into?: (from: number) => ArrayBufferView): void => {
   const c = s.c
   const p = c.size
   const got = new Array<Body>(p)
@@ -24,10 +24,10 @@ const exchange = (s: Sched, bodies: ReadonlyArray<Body>, done: (got: Array<Body>
   const step = (k: number): void => {
     if (k >= p) return done(got)
     const from = (c.rank - k + p) % p
-    const r = s.recv(from, k, { raw: true })
+    const r = s.recv(from, k, into === undefined ? { raw: true } : { buf: into(from) })
     const w = s.sendBody(bodies[(c.rank + k) % p]!, (c.rank + k) % p, k)
     s.then([r, w], () => {
-      got[from] = r.value as Body
+      if (into === undefined) got[from] = r.value as Body
       step(k + 1)
     })
   }
@@ -68,11 +68,13 @@ export const Alltoallv = (
   start(c, op, (s) => {
     checkTyped(c, sendbuf, op, "the send buffer")
     checkTyped(c, recvbuf, op, "the receive buffer")
-    const out = layout(c, op, sendcounts ?? new Array(c.size).fill(equalBlock(c, op, sendbuf, c.size, "the send buffer")), sdispls)
-    const into = layout(c, op, recvcounts ?? new Array(c.size).fill(equalBlock(c, op, recvbuf, c.size, "the receive buffer")), rdispls)
+    const out = layout(c, op, sendcounts ?? new Array(c.size).fill(equalBlock(c, op, sendbuf, c.size, "the send buffer")), sdispls, sendbuf.length, "the send buffer")
+    const into = layout(c, op, recvcounts ?? new Array(c.size).fill(equalBlock(c, op, recvbuf, c.size, "the receive buffer")), rdispls, recvbuf.length, "the receive buffer")
+    // Blocks from peers land straight in their place in recvbuf.
+    const place = (i: number) => recvbuf.subarray(into.displs[i]!, into.displs[i]! + into.counts[i]!)
     const e = recvbuf.BYTES_PER_ELEMENT
     exchange(s, out.counts.map((n, i) => block(sendbuf, out.displs[i]!, n)), (got) => {
-      got.forEach((b, i) => intoBuffer(c, recvbuf, b, i, op, into.displs[i]! * e, into.counts[i]! * e))
+      intoBuffer(c, recvbuf, got[c.rank]!, c.rank, op, into.displs[c.rank]! * e, into.counts[c.rank]! * e)
       s.done(recvbuf)
-    })
+    }, place)
   })

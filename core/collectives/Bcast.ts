@@ -10,7 +10,8 @@ import type { Body } from "../Engine.ts"
 import type { CommCore } from "../internal/CommCore.ts"
 import type { Req } from "../internal/Req.ts"
 import { decode, encodeOnce, type Sched, start } from "./Sched.ts"
-import { intoBuffer } from "./Buffers.ts"
+import * as Codec from "../Codec.ts"
+import { Format } from "../Envelope.ts"
 
 /** Sends `body` to this rank's children in the binomial tree (relative rank `me`, below `mask`). */
 export const toChildren = (s: Sched, body: Body, me: number, mask: number, root: number, p: number, round: number): Array<Req> => {
@@ -50,10 +51,15 @@ export const bcast = (c: CommCore, data: unknown, root: number, buf?: ArrayBuffe
       finish(value, p > 1 ? encodeOnce(c, value, op) : undefined)
       return
     }
+    if (buf !== undefined) {
+      // The buffer form receives straight into the buffer and forwards from it.
+      const r = s.recv((c.rank - mask + p) % p, 0, { buf })
+      return s.then([r], () => finish(buf, { fmt: Format.RAW + Codec.viewKind(buf), bytes: new Uint8Array(buf.buffer, buf.byteOffset, r.count) }))
+    }
     const r = s.recv((c.rank - mask + p) % p, 0, { raw: true })
     s.then([r], () => {
       const body = r.value as Body
-      finish(buf !== undefined ? intoBuffer(c, buf, body, root, op) : decode(body), body)
+      finish(decode(body), body)
     })
   })
 

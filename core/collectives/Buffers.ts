@@ -37,18 +37,41 @@ export const intoBuffer = <T extends ArrayBufferView>(c: CommCore, buf: T, body:
   return buf
 }
 
-/** Counts and displacements (in elements) of a v-form: displacements default to the prefix sums. */
-export const layout = (c: CommCore, op: string, counts: ReadonlyArray<number>, displs?: ReadonlyArray<number>): { counts: ReadonlyArray<number>; displs: ReadonlyArray<number> } => {
+/**
+ * Counts and displacements (in elements) of a v-form over a buffer of
+ * `length` elements: displacements default to the prefix sums, and every
+ * block must lie inside the buffer.
+ */
+export const layout = (
+  c: CommCore,
+  op: string,
+  counts: ReadonlyArray<number>,
+  displs: ReadonlyArray<number> | undefined,
+  length: number,
+  what: string
+): { counts: ReadonlyArray<number>; displs: ReadonlyArray<number> } => {
   const ok = (xs: ReadonlyArray<number> | undefined) => xs === undefined || (xs.length === c.size && xs.every((x) => Number.isInteger(x) && x >= 0))
   if (!ok(counts) || !ok(displs)) {
     throw new Errors.InvalidArgument({ rank: c.rank, op, reason: `counts and displacements need ${c.size} non-negative whole numbers (one per rank)` })
   }
-  if (displs !== undefined) return { counts, displs }
-  const d: Array<number> = []
-  let at = 0
-  for (const n of counts) {
-    d.push(at)
-    at += n
+  let d = displs
+  if (d === undefined) {
+    const sums: Array<number> = []
+    let at = 0
+    for (const n of counts) {
+      sums.push(at)
+      at += n
+    }
+    d = sums
+  }
+  for (let i = 0; i < c.size; i++) {
+    if (d[i]! + counts[i]! > length) {
+      throw new Errors.InvalidArgument({
+        rank: c.rank,
+        op,
+        reason: `block ${i} (${counts[i]} elements at ${d[i]}) does not fit ${what} of ${length} elements`
+      })
+    }
   }
   return { counts, displs: d }
 }
@@ -69,3 +92,21 @@ export const equalBlock = (c: CommCore, op: string, v: Codec.TypedArray, parts: 
 
 /** A new typed array of the same kind. */
 export const like = <T extends Codec.TypedArray>(v: T, length: number): T => new (v.constructor as new(n: number) => T)(length)
+
+/**
+ * Scratch buffers for the reductions, reused across calls so a large
+ * collective does not allocate (a fresh 1 MiB ArrayBuffer costs about as much
+ * as sending it). A collective takes buffers with {@link Sched.temp} and they
+ * come back here when it completes; one that fails keeps them (a receive may
+ * still land in them).
+ */
+const pool: Array<ArrayBuffer> = []
+
+export const acquire = (bytes: number): ArrayBuffer => {
+  for (let i = 0; i < pool.length; i++) if (pool[i]!.byteLength >= bytes) return pool.splice(i, 1)[0]!
+  return new ArrayBuffer(Math.max(bytes, 64))
+}
+
+export const release = (b: ArrayBuffer): void => {
+  if (pool.length < 8) pool.push(b)
+}

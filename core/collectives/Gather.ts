@@ -124,7 +124,7 @@ export const Gatherv = (
     let lay: ReturnType<typeof layout> | undefined
     if (c.rank === root) {
       checkTyped(c, recvbuf, op, "the root's receive buffer")
-      lay = layout(c, op, counts ?? new Array(c.size).fill(equalBlock(c, op, recvbuf, c.size, "the receive buffer")), displs)
+      lay = layout(c, op, counts ?? new Array(c.size).fill(equalBlock(c, op, recvbuf, c.size, "the receive buffer")), displs, recvbuf.length, "the receive buffer")
     }
     gatherBodies(s, block(sendbuf, 0, sendbuf.length), root, (bodies) => {
       if (bodies === undefined) return s.done(undefined)
@@ -169,7 +169,7 @@ export const Scatterv = (
     let bodies: Array<Body> | undefined
     if (c.rank === root) {
       checkTyped(c, sendbuf, op, "the root's send buffer")
-      const lay = layout(c, op, counts ?? new Array(c.size).fill(equalBlock(c, op, sendbuf, c.size, "the send buffer")), displs)
+      const lay = layout(c, op, counts ?? new Array(c.size).fill(equalBlock(c, op, sendbuf, c.size, "the send buffer")), displs, sendbuf.length, "the send buffer")
       bodies = lay.counts.map((n, i) => block(sendbuf, lay.displs[i]!, n))
     }
     scatterBodiesAt(s, bodies, root, 0, (mine) => s.done(intoBuffer(c, recvbuf, mine, root, op)))
@@ -247,9 +247,14 @@ export const Allgatherv = (
   start(c, op, (s) => {
     checkTyped(c, sendbuf, op, "the send buffer")
     checkTyped(c, recvbuf, op, "the receive buffer")
-    const lay = layout(c, op, counts ?? new Array(c.size).fill(equalBlock(c, op, recvbuf, c.size, "the receive buffer")), displs)
+    const lay = layout(c, op, counts ?? new Array(c.size).fill(equalBlock(c, op, recvbuf, c.size, "the receive buffer")), displs, recvbuf.length, "the receive buffer")
     const e = recvbuf.BYTES_PER_ELEMENT
-    const ring = sendbuf.byteLength >= RING_BYTES && c.size > 2
+    if (sendbuf.length !== lay.counts[c.rank]) {
+      throw new Errors.InvalidArgument({ rank: c.rank, op, reason: `the send buffer has ${sendbuf.length} elements but this rank's count is ${lay.counts[c.rank]}` })
+    }
+    // Every rank must pick the same algorithm: decide on the counts, which
+    // every rank passes alike, not on this rank's own block.
+    const ring = Math.max(...lay.counts) * e >= RING_BYTES && c.size > 2
     allgatherBodies(s, block(sendbuf, 0, sendbuf.length), ring, (bodies) => {
       bodies.forEach((b, i) => intoBuffer(c, recvbuf, b, i, op, lay.displs[i]! * e, lay.counts[i]! * e))
       s.done(recvbuf)

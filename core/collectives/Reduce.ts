@@ -47,10 +47,43 @@ export const combine = (op: Op.Op, lower: unknown, higher: unknown, into?: Codec
     : op.apply(lower, higher)
 
 /**
+ * Where to receive a partner's contribution to a buffer-form reduction: a
+ * scratch array like `own`, reused for the whole call, when the op is a
+ * built-in one and the running result is still `own` (undefined otherwise:
+ * receive a new value).
+ */
+const scratches = new WeakMap<Sched, Codec.TypedArray>()
+const scratchFor = (s: Sched, op: Op.Op, own: Codec.TypedArray | undefined, acc: unknown): { buf: Codec.TypedArray } | undefined => {
+  if (own === undefined || acc !== own || !builtinOp(op)) return undefined
+  let t = scratches.get(s)
+  if (t === undefined) scratches.set(s, (t = s.temp(own, own.length)))
+  return { buf: t }
+}
+
+/** A contribution received into scratch must fill it: ranks passed buffers of different lengths otherwise. */
+const sameLength = (s: Sched, op: Op.Op, bytes: number, own: Codec.TypedArray): void => {
+  if (bytes !== own.byteLength) {
+    throw new Errors.OpError({
+      rank: s.c.rank,
+      op: op.name,
+      reason: `another rank's buffer has ${bytes / own.BYTES_PER_ELEMENT} elements and this rank's ${own.length}: every rank must pass the same length`
+    })
+  }
+}
+
+/**
  * Reduces `value` over all ranks to `root`: calls `done(result)` there and
  * `done(undefined)` elsewhere. Uses rounds [base, base + 32) and base + 1000.
  */
-export const reduceTo = (s: Sched, value: unknown, op: Op.Op, root: number, base: number, done: (v: unknown) => void, own?: Codec.TypedArray): void => {
+export const reduceTo = (
+  s: Sched,
+  value: unknown,
+  op: Op.Op,
+  root: number,
+  base: number,
+  done: (v: unknown) => void,
+  own?: Codec.TypedArray
+): void => {
   const c = s.c
   const p = c.size
   const treeRoot = op.commute ? root : 0
@@ -74,8 +107,10 @@ export const reduceTo = (s: Sched, value: unknown, op: Op.Op, root: number, base
       })
     }
     if (rel + mask >= p) return step(mask << 1, round + 1)
-    const r = s.recv(abs(rel + mask), base + round)
+    const into = scratchFor(s, op, own, acc)
+    const r = s.recv(abs(rel + mask), base + round, into)
     s.then([r], () => {
+      if (into !== undefined) sameLength(s, op, r.count, own!)
       acc = combine(op, acc, r.value, acc === own ? own : undefined)
       step(mask << 1, round + 1)
     })
@@ -148,16 +183,22 @@ const recursiveDoubling = (s: Sched, value: unknown, op: Op.Op, own: Codec.Typed
       const w = s.send(acc, r - 1, 200)
       return s.then([w], () => done(acc))
     }
-    const g = s.recv(r + 1, 200)
-    s.then([g], () => done(g.value))
+    const into = scratchFor(s, op, own, acc)
+    const g = s.recv(r + 1, 200, into === undefined ? undefined : { buf: own! })
+    s.then([g], () => {
+      if (into !== undefined) sameLength(s, op, g.count, own!)
+      done(g.value)
+    })
   }
   const doubling = (newrank: number, mask: number, round: number): void => {
     if (mask >= pof2) return last()
     const newdst = newrank ^ mask
     const dst = newdst < rem ? newdst * 2 + 1 : newdst + rem
-    const g = s.recv(dst, round)
+    const into = scratchFor(s, op, own, acc)
+    const g = s.recv(dst, round, into)
     const w = s.send(acc, dst, round)
     s.then([g, w], () => {
+      if (into !== undefined) sameLength(s, op, g.count, own!)
       acc = newdst < newrank ? mix(g.value, acc) : mix(acc, g.value)
       doubling(newrank, mask << 1, round + 1)
     })
@@ -167,8 +208,10 @@ const recursiveDoubling = (s: Sched, value: unknown, op: Op.Op, own: Codec.Typed
       const w = s.send(acc, r + 1, 0)
       return s.then([w], () => last())
     }
-    const g = s.recv(r - 1, 0)
+    const into = scratchFor(s, op, own, acc)
+    const g = s.recv(r - 1, 0, into)
     return s.then([g], () => {
+      if (into !== undefined) sameLength(s, op, g.count, own!)
       acc = mix(g.value, acc)
       doubling(r >> 1, 1, 1)
     })
@@ -188,11 +231,12 @@ const ring = (s: Sched, acc: Codec.TypedArray, op: Op.Op, done: (v: unknown) => 
   const seg = (j: number) => acc.subarray(off(j), off(j) + len(j)) as Codec.TypedArray
   const next = (c.rank + 1) % p
   const prev = (c.rank - 1 + p) % p
+  const tmp = s.temp(acc, len(0))
   const scatterStep = (k: number): void => {
     if (k >= p - 1) return gatherStep(0)
     const send = (c.rank - k + p) % p
     const into = (c.rank - k - 1 + p) % p
-    const g = s.recv(prev, k)
+    const g = s.recv(prev, k, { buf: tmp.subarray(0, len(into)) })
     const w = s.sendBody(block(acc, off(send), len(send)), next, k)
     s.then([g, w], () => {
       const target = seg(into)
@@ -224,7 +268,10 @@ export const allreduce = (c: CommCore, data: unknown, op: Op.Op, name = "allredu
   start(c, name, (s) => {
     checkOp(c, op, name)
     if (c.size === 1) return s.done(isTyped(data) ? data.slice() : decode(encodeOnce(c, data, name)))
-    if (useRing(c, op, data)) return ring(s, data.slice() as Codec.TypedArray, op, (v) => s.done(v))
+    // Values may differ in kind or length from rank to rank (an OpError, found
+    // by the op), so they are received as values and the algorithm does not
+    // depend on this rank's own size; Allreduce (buffers, one length on every
+    // rank by contract) takes the faster paths.
     recursiveDoubling(s, data, op, undefined, (v) => s.done(v))
   })
 

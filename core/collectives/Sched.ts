@@ -24,6 +24,7 @@ import { Format } from "../Envelope.ts"
 import * as Errors from "../Errors.ts"
 import type { CommCore } from "../internal/CommCore.ts"
 import { Req, whenAll } from "../internal/Req.ts"
+import { acquire, release } from "./Buffers.ts"
 
 /** Rounds a collective may use (tags per call). */
 export const ROUNDS = 1024
@@ -65,6 +66,7 @@ export class Sched {
   readonly c: CommCore
   readonly op: string
   constructor(c: CommCore, op: string) {
+    c.live(op)
     this.c = c
     this.op = op
     this.out = new Req(op)
@@ -117,7 +119,18 @@ export class Sched {
     }
   }
 
+  private temps: Array<ArrayBuffer> | undefined = undefined
+
+  /** A scratch typed array of `like`'s kind and `length` elements, returned to the pool when this collective completes. */
+  temp<T extends Codec.TypedArray>(like: T, length: number): T {
+    const ab = acquire(length * like.BYTES_PER_ELEMENT)
+    ;(this.temps ??= []).push(ab)
+    return new (like.constructor as new(b: ArrayBuffer, o: number, n: number) => T)(ab, 0, length)
+  }
+
   done(value: unknown): void {
+    if (this.temps !== undefined) for (const t of this.temps) release(t)
+    this.temps = undefined
     this.out.succeed(value)
   }
 

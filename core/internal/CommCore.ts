@@ -150,7 +150,8 @@ export class CommCore {
     this.engine.unregister(this)
   }
 
-  private live(op: string): void {
+  /** Throws InvalidRequest if the communicator has been freed. */
+  live(op: string): void {
     if (this.freed) throw new Errors.InvalidRequest({ rank: this.rank, op, reason: "the communicator has been freed" })
   }
 
