@@ -424,6 +424,8 @@ const packSlow = (value: unknown, first: unknown): Uint8Array => {
 
 const f64 = new Float64Array(1)
 const f64Bytes = new Uint8Array(f64.buffer)
+const in64 = new Float64Array(1)
+const inBytes = new Uint8Array(in64.buffer)
 const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 let lastFormat: number = Format.MSGPACK
 
@@ -470,8 +472,13 @@ export const decodeBody = (fmt: number, bytes: Uint8Array): unknown => {
     case Format.RECORDS:
       return checked(records.unpack(bytes))
     case Format.NUMBER:
-      if (bytes.byteLength !== 8) throw new Error(`a number body has 8 bytes, not ${bytes.byteLength}`)
-      return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true)
+      if (bytes.byteLength !== 8 || !littleEndian) {
+        if (bytes.byteLength !== 8) throw new Error(`a number body has 8 bytes, not ${bytes.byteLength}`)
+        return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true)
+      }
+      // Copied through a scratch float: no DataView per number.
+      for (let i = 0; i < 8; i++) inBytes[i] = bytes[i]!
+      return in64[0]
     default:
       if (fmt >= Format.RAW) return fromRaw(fmt - Format.RAW, bytes)
       throw new Error(`unknown body format ${fmt}`)

@@ -19,7 +19,8 @@ export const barrier = (c: CommCore, op = "barrier"): Req =>
     const p = c.size
     const round = (k: number, r: number): void => {
       if (k >= p) return s.done(undefined)
-      const got = s.recv((c.rank - k + p) % p, r)
+      // Received into an empty buffer: nothing to decode or allocate.
+      const got = s.recv((c.rank - k + p) % p, r, { buf: SIGNAL })
       const sent = s.send(SIGNAL, (c.rank + k) % p, r)
       s.then([got, sent], () => round(k << 1, r + 1))
     }
