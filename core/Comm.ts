@@ -38,15 +38,6 @@ import { ANY_SOURCE, ANY_TAG } from "./Matching.ts"
 import { attempt, Prequest, Request, run } from "./Request.ts"
 import { Status } from "./Status.ts"
 
-const checkSendBuffer = (core: CommCore, buf: unknown, op: string): void => {
-  if (Codec.viewKind(buf) < 0) {
-    throw new Errors.InvalidArgument({
-      rank: core.rank,
-      op,
-      reason: `the buffer API sends typed arrays, Buffers, DataViews and ArrayBuffers; got ${Codec.describeValue(buf)} (use the lowercase method for objects)`
-    })
-  }
-}
 
 /**
  * A communicator (Effect face).
@@ -134,7 +125,7 @@ export class Communicator {
   /** Sends a typed array's bytes (mpi4py `Send`). */
   Send(buf: Codec.RawValue, dest: number, tag = 0): Effect.Effect<void, Errors.CommError> {
     return run(this.core, () => {
-      checkSendBuffer(this.core, buf, "Send")
+      this.core.checkSendBuffer(buf, "Send")
       return this.core.isend(buf, dest, tag, "Send")
     })
   }
@@ -147,7 +138,7 @@ export class Communicator {
   /** Starts a buffer send. */
   Isend(buf: Codec.RawValue, dest: number, tag = 0): Effect.Effect<Request<void>, Errors.CommError> {
     return attempt(() => {
-      checkSendBuffer(this.core, buf, "Isend")
+      this.core.checkSendBuffer(buf, "Isend")
       return new Request<void>(this.core, this.core.isend(buf, dest, tag, "Isend"))
     })
   }
@@ -168,7 +159,7 @@ export class Communicator {
     status?: Status
   ): Effect.Effect<T, Errors.CommError> {
     return run<T>(this.core, () => {
-      checkSendBuffer(this.core, sendbuf, "Sendrecv")
+      this.core.checkSendBuffer(sendbuf, "Sendrecv")
       return this.core.sendrecv(sendbuf, dest, sendtag, source, recvtag, recvbuf, "Sendrecv")
     }, status)
   }
@@ -176,7 +167,7 @@ export class Communicator {
   /** A persistent buffer send. */
   SendInit(buf: Codec.RawValue, dest: number, tag = 0): Effect.Effect<Prequest<void>, Errors.CommError> {
     return attempt(() => {
-      checkSendBuffer(this.core, buf, "SendInit")
+      this.core.checkSendBuffer(buf, "SendInit")
       return new Prequest<void>(this.core, this.core.sendInit(buf, dest, tag))
     })
   }

@@ -175,6 +175,17 @@ export class CommCore {
     }
   }
 
+  /** The buffer API sends raw values only: typed arrays, Buffers, DataViews, ArrayBuffers. */
+  checkSendBuffer(buf: unknown, op: string): void {
+    if (Codec.viewKind(buf) < 0) {
+      throw new Errors.InvalidArgument({
+        rank: this.rank,
+        op,
+        reason: `the buffer API sends typed arrays, Buffers, DataViews and ArrayBuffers; got ${Codec.describeValue(buf)} (use the lowercase method for objects)`
+      })
+    }
+  }
+
   /** Starts a send; throws typed errors for bad arguments and refused values. */
   isend(data: unknown, dest: number, tag: number, op = "isend", ctx = this.ctx): Req {
     this.live(op)

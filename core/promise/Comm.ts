@@ -29,7 +29,6 @@ import * as Bcast from "../collectives/Bcast.ts"
 import * as Gather from "../collectives/Gather.ts"
 import * as Reduce from "../collectives/Reduce.ts"
 import * as Scan from "../collectives/Scan.ts"
-import * as Errors from "../Errors.ts"
 import type { Group } from "../Group.ts"
 import type { CommCore } from "../internal/CommCore.ts"
 import * as Op from "../Op.ts"
@@ -38,15 +37,6 @@ import { ANY_SOURCE, ANY_TAG } from "../Matching.ts"
 import { Status } from "../Status.ts"
 import { Prequest, Request, run, waitReq } from "./Request.ts"
 
-const checkSendBuffer = (core: CommCore, buf: unknown, op: string): void => {
-  if (Codec.viewKind(buf) < 0) {
-    throw new Errors.InvalidArgument({
-      rank: core.rank,
-      op,
-      reason: `the buffer API sends typed arrays, Buffers, DataViews and ArrayBuffers; got ${Codec.describeValue(buf)} (use the lowercase method for objects)`
-    })
-  }
-}
 
 /**
  * A communicator (Promise face).
@@ -145,7 +135,7 @@ export class Comm {
   /** Sends a typed array's bytes (mpi4py `Send`). */
   Send(buf: Codec.RawValue, dest: number, tag = 0): Promise<void> {
     return run(this.core, () => {
-      checkSendBuffer(this.core, buf, "Send")
+      this.core.checkSendBuffer(buf, "Send")
       return this.core.isend(buf, dest, tag, "Send")
     })
   }
@@ -161,7 +151,7 @@ export class Comm {
 
   /** Starts a buffer send. */
   Isend(buf: Codec.RawValue, dest: number, tag = 0): Request<void> {
-    checkSendBuffer(this.core, buf, "Isend")
+    this.core.checkSendBuffer(buf, "Isend")
     return new Request(this.core, this.core.isend(buf, dest, tag, "Isend"))
   }
 
@@ -181,14 +171,14 @@ export class Comm {
     status?: Status
   ): Promise<T> {
     return run<T>(this.core, () => {
-      checkSendBuffer(this.core, sendbuf, "Sendrecv")
+      this.core.checkSendBuffer(sendbuf, "Sendrecv")
       return this.core.sendrecv(sendbuf, dest, sendtag, source, recvtag, recvbuf, "Sendrecv")
     }, status)
   }
 
   /** A persistent buffer send. */
   SendInit(buf: Codec.RawValue, dest: number, tag = 0): Prequest<void> {
-    checkSendBuffer(this.core, buf, "SendInit")
+    this.core.checkSendBuffer(buf, "SendInit")
     return this.sendInit(buf, dest, tag)
   }
 

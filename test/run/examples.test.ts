@@ -6,36 +6,7 @@
  * against a value computed here.
  */
 import test, { type ExecutionContext } from "ava"
-import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
-
-const root = fileURLToPath(new URL("../../", import.meta.url))
-const cli = fileURLToPath(new URL("../../patterns/run/cli.ts", import.meta.url))
-
-interface Ran {
-  code: number | null
-  stdout: string
-  stderr: string
-  ms: number
-}
-
-const rankflow = (args: ReadonlyArray<string>, limitMs = 30_000): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
-    child.stderr.on("data", (d) => (stderr += d))
-    const kill = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`rankflow ${args.join(" ")} did not end within ${limitMs} ms`))
-    }, limitMs)
-    child.on("close", (code) => {
-      clearTimeout(kill)
-      resolve({ code, stdout, stderr, ms: performance.now() - t0 })
-    })
-  })
+import { rankflow } from "./rankflow.ts"
 
 /** Runs an example and checks that it exited 0. */
 const example = async (t: ExecutionContext, ranks: number, transport: string, file: string, ...args: Array<string>): Promise<string> => {

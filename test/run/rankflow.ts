@@ -1,0 +1,32 @@
+/** Runs the `rankflow` CLI in a child process, for the end-to-end tests. */
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+export const root = fileURLToPath(new URL("../../", import.meta.url))
+const cli = fileURLToPath(new URL("../../patterns/run/cli.ts", import.meta.url))
+
+export interface Ran {
+  code: number | null
+  stdout: string
+  stderr: string
+  ms: number
+}
+
+/** Runs `rankflow ...args` from the project root; kills it and rejects after `limitMs`. */
+export const rankflow = (args: ReadonlyArray<string>, limitMs = 30_000): Promise<Ran> =>
+  new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    const kill = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`rankflow ${args.join(" ")} did not end within ${limitMs} ms`))
+    }, limitMs)
+    child.on("close", (code) => {
+      clearTimeout(kill)
+      resolve({ code, stdout, stderr, ms: performance.now() - t0 })
+    })
+  })
