@@ -6,6 +6,7 @@
  */
 import type { World } from "../core/index.ts"
 import { launcher as inproc } from "./inproc/Inproc.ts"
+import { launcher as process } from "./process/Process.ts"
 import { launcher as worker } from "./worker/Worker.ts"
 
 /**
@@ -14,7 +15,7 @@ import { launcher as worker } from "./worker/Worker.ts"
  * @category registry
  * @since 0.1.0
  */
-export const launchers: Readonly<Record<string, World.Launcher>> = { inproc, worker }
+export const launchers: Readonly<Record<string, World.Launcher>> = { inproc, worker, process }
 
 /**
  * Transport names, for help texts.
