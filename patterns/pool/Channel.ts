@@ -1,0 +1,293 @@
+/**
+ * Channels: first-in first-out message queues that live in the process
+ * that made them and are used from worker threads and processes through
+ * handles. The multiprocessing `Queue` and `Pipe` are built on them.
+ *
+ * A channel passed to a worker (as a top-level argument of a task, a
+ * `Process` target or a pool's initializer) arrives there as a
+ * {@link ChannelProxy} whose operations are requests over the worker's link
+ * to its parent; the parent's pool answers them. Values are copied by the
+ * codec on the way in and out.
+ *
+ * @since 0.2.0
+ */
+import { Closed, Empty, Full } from "./Errors.ts"
+import type { Runner } from "./Runner.ts"
+import { type HandleData, HandleKey, registerHandle } from "./Wire.ts"
+
+/**
+ * The operations of a channel, the same on its home side and through a
+ * proxy.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ChannelLike<A> {
+  readonly id: number
+  /** Adds `value`; waits for room in a bounded channel (at most `timeout` ms, then `Full`). */
+  put(value: A, options?: { readonly block?: boolean; readonly timeout?: number }): Promise<void>
+  /** Takes the oldest value; waits for one (at most `timeout` ms, then `Empty`). */
+  get(options?: { readonly block?: boolean; readonly timeout?: number }): Promise<A>
+  /** Resolves to true when a value is there, waiting at most `timeout` ms (0: now). */
+  poll(timeout?: number): Promise<boolean>
+  /** How many values wait. */
+  qsize(): Promise<number>
+  /** No more values may be put; getters drain what is left, then fail with `Closed`. */
+  close(): Promise<void>
+}
+
+let nextId = 1
+const home = new Map<number, WeakRef<Channel<unknown>>>()
+const forget = new FinalizationRegistry<number>((id) => home.delete(id))
+
+interface Waiter<A> {
+  readonly resolve: (v: A) => void
+  readonly reject: (e: unknown) => void
+  timer?: ReturnType<typeof setTimeout> | undefined
+}
+
+/**
+ * A channel at home: the process (or thread) that made it.
+ *
+ * @example
+ * ```ts
+ * import { Channel } from "rankflow/patterns/pool"
+ * const ch = new Channel<number>(2)
+ * await ch.put(1)
+ * await ch.get() // 1
+ * ```
+ * @category models
+ * @since 0.2.0
+ */
+export class Channel<A> implements ChannelLike<A> {
+  readonly id: number
+  readonly maxsize: number
+  private readonly items: Array<A> = []
+  private readonly getters: Array<Waiter<A>> = []
+  private readonly putters: Array<Waiter<void> & { readonly value: A }> = []
+  private readonly pollers: Array<Waiter<boolean>> = []
+  private closed = false
+
+  /** `maxsize` ≤ 0: unbounded. */
+  constructor(maxsize = 0) {
+    this.id = nextId++ + (process.pid % 4096) * 0x100000
+    this.maxsize = maxsize > 0 ? maxsize : Infinity
+    home.set(this.id, new WeakRef(this as Channel<unknown>))
+    forget.register(this, this.id)
+  }
+
+  /** @internal */
+  [HandleKey](): HandleData {
+    return { kind: "channel", id: this.id }
+  }
+
+  /** Synchronous size (home side only). */
+  get size(): number {
+    return this.items.length
+  }
+
+  /** Is it closed? */
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  put(value: A, options?: { readonly block?: boolean; readonly timeout?: number }): Promise<void> {
+    if (this.closed) return Promise.reject(new Closed({ what: "queue" }))
+    const g = this.getters.shift()
+    if (g !== undefined) {
+      if (g.timer !== undefined) clearTimeout(g.timer)
+      g.resolve(value)
+      return Promise.resolve()
+    }
+    if (this.items.length < this.maxsize) {
+      this.items.push(value)
+      this.wakePollers()
+      return Promise.resolve()
+    }
+    if (options?.block === false) return Promise.reject(new Full())
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter<void> & { value: A } = { resolve, reject, value }
+      this.putters.push(w)
+      w.timer = arm(options?.timeout, () => {
+        remove(this.putters, w)
+        reject(new Full())
+      })
+    })
+  }
+
+  get(options?: { readonly block?: boolean; readonly timeout?: number }): Promise<A> {
+    if (this.items.length > 0) {
+      const v = this.items.shift()!
+      const p = this.putters.shift()
+      if (p !== undefined) {
+        if (p.timer !== undefined) clearTimeout(p.timer)
+        this.items.push(p.value)
+        p.resolve()
+      }
+      return Promise.resolve(v)
+    }
+    if (this.closed) return Promise.reject(new Closed({ what: "queue", message: "the queue is closed and empty" }))
+    if (options?.block === false) return Promise.reject(new Empty())
+    return new Promise<A>((resolve, reject) => {
+      const w: Waiter<A> = { resolve, reject }
+      this.getters.push(w)
+      w.timer = arm(options?.timeout, () => {
+        remove(this.getters, w)
+        reject(new Empty())
+      })
+    })
+  }
+
+  poll(timeout = 0): Promise<boolean> {
+    if (this.items.length > 0 || this.closed) return Promise.resolve(this.items.length > 0)
+    if (timeout <= 0) return Promise.resolve(false)
+    return new Promise<boolean>((resolve, reject) => {
+      const w: Waiter<boolean> = { resolve, reject }
+      this.pollers.push(w)
+      w.timer = arm(timeout, () => {
+        remove(this.pollers, w)
+        resolve(false)
+      })
+    })
+  }
+
+  qsize(): Promise<number> {
+    return Promise.resolve(this.items.length)
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    this.closed = true
+    for (const g of this.getters.splice(0)) {
+      if (g.timer !== undefined) clearTimeout(g.timer)
+      g.reject(new Closed({ what: "queue", message: "the queue was closed while waiting" }))
+    }
+    for (const p of this.putters.splice(0)) {
+      if (p.timer !== undefined) clearTimeout(p.timer)
+      p.reject(new Closed({ what: "queue" }))
+    }
+    this.wakePollers()
+    return Promise.resolve()
+  }
+
+  private wakePollers(): void {
+    for (const w of this.pollers.splice(0)) {
+      if (w.timer !== undefined) clearTimeout(w.timer)
+      w.resolve(true)
+    }
+  }
+}
+
+const arm = (timeout: number | undefined, fire: () => void): ReturnType<typeof setTimeout> | undefined =>
+  timeout === undefined || !Number.isFinite(timeout) ? undefined : setTimeout(fire, Math.max(0, timeout))
+
+const remove = <T>(list: Array<T>, x: T): void => {
+  const i = list.indexOf(x)
+  if (i >= 0) list.splice(i, 1)
+}
+
+/**
+ * Finds a channel at home by id.
+ *
+ * @category handles
+ * @since 0.2.0
+ */
+export const channelAt = (id: number): Channel<unknown> | undefined => home.get(id)?.deref()
+
+/**
+ * Answers a worker's request about a channel of this side (called by the
+ * pool that owns the worker).
+ *
+ * @category handles
+ * @since 0.2.0
+ */
+export const serve = (op: string, id: number, value: unknown, ms: number | undefined): Promise<unknown> => {
+  const ch = channelAt(id)
+  if (ch === undefined) return Promise.reject(new Closed({ what: "queue", message: `queue ${id} no longer exists in the parent` }))
+  const opts = ms === undefined ? undefined : ms < 0 ? { block: false } : { timeout: ms }
+  switch (op) {
+    case "put":
+      return ch.put(value, opts)
+    case "get":
+      return ch.get(opts)
+    case "poll":
+      return ch.poll(ms ?? 0)
+    case "qsize":
+      return ch.qsize()
+    case "close":
+      return ch.close()
+    default:
+      return Promise.reject(new Error(`unknown channel operation ${op}`))
+  }
+}
+
+let runner: Runner | undefined
+
+/**
+ * Binds this worker's runner, through which proxies make their requests.
+ *
+ * @category handles
+ * @since 0.2.0
+ */
+export const bindRunner = (r: Runner): void => {
+  runner = r
+}
+
+const request = (op: string, id: number, value?: unknown, ms?: number): Promise<unknown> =>
+  runner === undefined
+    ? Promise.reject(new Error("this channel's home is not reachable from here (channels reach one level: the parent and its workers)"))
+    : runner.request(op, id, value, ms === undefined ? undefined : { ms })
+
+const toMs = (options?: { readonly block?: boolean; readonly timeout?: number }): number | undefined =>
+  options?.block === false ? -1 : options?.timeout
+
+/**
+ * A channel seen from a worker: every operation is a request to the
+ * channel's home.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export class ChannelProxy<A> implements ChannelLike<A> {
+  readonly id: number
+  constructor(id: number) {
+    this.id = id
+  }
+  /** @internal */
+  [HandleKey](): HandleData {
+    return { kind: "channel", id: this.id }
+  }
+  put(value: A, options?: { readonly block?: boolean; readonly timeout?: number }): Promise<void> {
+    return request("put", this.id, value, toMs(options)) as Promise<void>
+  }
+  get(options?: { readonly block?: boolean; readonly timeout?: number }): Promise<A> {
+    return request("get", this.id, undefined, toMs(options)) as Promise<A>
+  }
+  poll(timeout = 0): Promise<boolean> {
+    return request("poll", this.id, undefined, timeout) as Promise<boolean>
+  }
+  qsize(): Promise<number> {
+    return request("qsize", this.id) as Promise<number>
+  }
+  close(): Promise<void> {
+    return request("close", this.id) as Promise<void>
+  }
+}
+
+/**
+ * Registers how a handle of `kind` built on channels is rebuilt (the
+ * multiprocessing `Queue` and `Pipe` connections register theirs).
+ *
+ * @category handles
+ * @since 0.2.0
+ */
+export const registerChannelHandle = (
+  kind: string,
+  build: (resolve: (id: number) => ChannelLike<unknown>, data: { readonly id: number } & Record<string, unknown>) => unknown
+): void => {
+  registerHandle(kind, (data) => build(resolveChannel, data))
+}
+
+const resolveChannel = (id: number): ChannelLike<unknown> => channelAt(id) ?? new ChannelProxy(id)
+
+registerChannelHandle("channel", (resolve, d) => resolve(d.id))

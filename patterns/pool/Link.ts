@@ -1,0 +1,217 @@
+/**
+ * Links: the pool's side of one worker, a thread or a child process. A link
+ * sends messages to its worker, hands back the worker's messages, and tells
+ * once, how the worker ended.
+ *
+ * - Threads: a `MessagePort` for messages (buffers may be moved), and a
+ *   shared counter bumped and notified after every message so that an idle
+ *   worker sleeping in `Atomics.wait` wakes at once.
+ * - Processes: `process.execPath` (this project's Node) runs the entry with
+ *   the same `execArgv`; messages are length-prefixed codec frames on a pipe
+ *   (file descriptor 3); stdio is inherited.
+ *
+ * @since 0.2.0
+ */
+import { spawn } from "node:child_process"
+import type { Socket } from "node:net"
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from "node:worker_threads"
+import type { WorkerExitReason } from "./Errors.ts"
+import { Deframer, frame } from "./Frames.ts"
+import type { FromWorker, ToWorker } from "./Runner.ts"
+
+/**
+ * How a worker ended.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ExitInfo {
+  readonly reason: WorkerExitReason
+  readonly exitCode?: number | null | undefined
+  readonly signal?: string | null | undefined
+  readonly cause?: unknown
+}
+
+/**
+ * The pool's side of one worker.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Link {
+  readonly kind: "thread" | "process" | "rank"
+  /** May buffers be moved to it? */
+  readonly transfer: boolean
+  /** The OS process id (a process), or the thread id (a thread). */
+  readonly pid: number | undefined
+  send(m: ToWorker, transferList: Array<ArrayBuffer>): void
+  /** Ends the worker now (a thread's `terminate()`, a process's SIGTERM). */
+  terminate(): void
+  /** Ends the worker at once (SIGKILL for a process). */
+  kill(): void
+  /** Keep this process alive while the worker works (or not). */
+  ref(on: boolean): void
+  onMessage: (m: FromWorker) => void
+  onExit: (info: ExitInfo) => void
+}
+
+/**
+ * Options for starting workers.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface SpawnOptions {
+  /** Thread: V8 limits (an exceeded heap ends the worker as `oom`). Process: `maxOldGenerationSizeMb` becomes `--max-old-space-size`. */
+  readonly resourceLimits?: ResourceLimits | undefined
+  /** Environment of a process (default: this one's). */
+  readonly env?: NodeJS.ProcessEnv | undefined
+  /** Extra Node.js flags for a process. */
+  readonly execArgv?: ReadonlyArray<string> | undefined
+  /** A name for the thread (shown in debuggers). */
+  readonly name?: string | undefined
+}
+
+const THREAD_ENTRY = new URL("./ThreadEntry.ts", import.meta.url)
+const PROCESS_ENTRY = new URL("./ProcessEntry.ts", import.meta.url)
+
+const noop = (): void => {}
+
+/**
+ * Starts a worker thread.
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const startThread = (options: SpawnOptions = {}): Link => {
+  const { port1, port2 } = new MessageChannel()
+  const sab = new SharedArrayBuffer(4)
+  const counter = new Int32Array(sab)
+  const w = new Worker(THREAD_ENTRY, {
+    workerData: { port: port2, sab },
+    transferList: [port2 as unknown as ArrayBuffer],
+    ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    name: options.name ?? "rankflow pool worker"
+  })
+  let error: unknown
+  let exited = false
+  const link: Link = {
+    kind: "thread",
+    transfer: true,
+    pid: w.threadId,
+    send(m, list) {
+      if (exited) return
+      port1.postMessage(m, list)
+      Atomics.add(counter, 0, 1)
+      Atomics.notify(counter, 0, 1)
+    },
+    terminate() {
+      void w.terminate()
+    },
+    kill() {
+      void w.terminate()
+    },
+    ref(on) {
+      if (on) {
+        w.ref()
+        port1.ref()
+      } else {
+        w.unref()
+        port1.unref()
+      }
+    },
+    onMessage: noop,
+    onExit: noop
+  }
+  const drain = (): void => {
+    let e
+    while ((e = receiveMessageOnPort(port1 as MessagePort)) !== undefined) link.onMessage(e.message as FromWorker)
+  }
+  port1.on("message", (m: FromWorker) => {
+    link.onMessage(m)
+    drain()
+  })
+  w.on("error", (e) => {
+    error = e
+  })
+  w.on("exit", (code) => {
+    exited = true
+    drain()
+    port1.close()
+    const oom = error instanceof Error && (error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY"
+    link.onExit(
+      oom
+        ? { reason: "oom", exitCode: code, cause: error }
+        : error !== undefined
+        ? { reason: "error", exitCode: code, cause: error }
+        : { reason: "exit", exitCode: code }
+    )
+  })
+  return link
+}
+
+/**
+ * Starts a worker process with this project's Node (`process.execPath`).
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const startProcess = (options: SpawnOptions = {}): Link => {
+  const flags = [...process.execArgv, ...(options.execArgv ?? [])]
+  const heap = options.resourceLimits?.maxOldGenerationSizeMb
+  if (heap !== undefined) flags.push(`--max-old-space-size=${heap}`)
+  const child = spawn(process.execPath, [...flags, PROCESS_ENTRY.pathname], {
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    env: options.env ?? process.env,
+    serialization: "json"
+  })
+  const pipe = child.stdio[3] as Socket
+  let exited = false
+  let terminated = false
+  const link: Link = {
+    kind: "process",
+    transfer: false,
+    pid: child.pid,
+    send(m) {
+      if (exited || pipe.destroyed) return
+      pipe.write(frame(m))
+    },
+    terminate() {
+      terminated = true
+      child.kill("SIGTERM")
+    },
+    kill() {
+      terminated = true
+      child.kill("SIGKILL")
+    },
+    ref(on) {
+      if (on) {
+        child.ref()
+        pipe.ref()
+      } else {
+        child.unref()
+        pipe.unref()
+      }
+    },
+    onMessage: noop,
+    onExit: noop
+  }
+  const deframer = new Deframer((m) => link.onMessage(m as FromWorker))
+  pipe.on("data", (chunk: Buffer) => deframer.push(chunk))
+  pipe.on("error", noop)
+  let spawnError: unknown
+  child.on("error", (e) => {
+    spawnError = e
+  })
+  child.on("exit", (code, signal) => {
+    exited = true
+    link.onExit(
+      spawnError !== undefined
+        ? { reason: "error", exitCode: code, cause: spawnError }
+        : signal !== null
+        ? { reason: terminated ? "terminated" : signal === "SIGABRT" ? "oom" : "signal", exitCode: code, signal }
+        : { reason: "exit", exitCode: code }
+    )
+  })
+  return link
+}

@@ -1,0 +1,61 @@
+/**
+ * A pool's worker thread: a {@link Runner} fed from a `MessagePort`.
+ *
+ * While it has nothing to run, the thread sleeps in `Atomics.wait` on a
+ * shared counter that the pool bumps after every message, and takes its
+ * messages with `receiveMessageOnPort`: waking costs a futex, not an event
+ * loop turn. While a task runs asynchronously, messages arrive as events.
+ *
+ * @since 0.2.0
+ */
+import { getHeapStatistics } from "node:v8"
+import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads"
+import { Runner, type ToWorker } from "./Runner.ts"
+import { bindRunner } from "./Channel.ts"
+
+const { port, sab } = workerData as { port: MessagePort; sab: SharedArrayBuffer }
+const counter = new Int32Array(sab)
+let seen = 0
+let idling = false
+
+const runner = new Runner({
+  transfer: true,
+  post: (m, list) => port.postMessage(m, list),
+  memory: () => getHeapStatistics().used_heap_size,
+  exit: (code) => {
+    port.close()
+    process.exit(code)
+  }
+})
+bindRunner(runner)
+
+const drain = (): void => {
+  let e
+  while ((e = receiveMessageOnPort(port)) !== undefined) runner.receive(e.message as ToWorker)
+}
+
+const idle = (): void => {
+  if (idling) return
+  if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) {
+    // Let what the task printed reach the parent before the thread sleeps.
+    const out = process.stdout.writableLength > 0 ? process.stdout : process.stderr
+    out.write("", () => idle())
+    return
+  }
+  idling = true
+  try {
+    while (!runner.active) {
+      Atomics.wait(counter, 0, seen)
+      seen = Atomics.load(counter, 0)
+      drain()
+    }
+  } finally {
+    idling = false
+  }
+}
+
+runner.onIdle = idle
+port.on("message", (m: ToWorker) => runner.receive(m))
+seen = Atomics.load(counter, 0)
+drain()
+idle()
