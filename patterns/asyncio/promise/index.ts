@@ -36,12 +36,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Scope from "effect/Scope"
-import { QueueFull } from "./Errors.ts"
-import { GroupCore } from "./internal/group.ts"
-import { currentContext, fromAsync, fromPromise, makeContext, runPromise, runSync, type TaskContext } from "./internal/runtime.ts"
-import * as Locks from "./Locks.ts"
-import * as EffectQueue from "./Queue.ts"
-import { gatherTasks, shield as shieldEffect, Task, waitFor as waitForEffect } from "./Task.ts"
+import { QueueFull } from "../Errors.ts"
+import { GroupCore } from "../internal/group.ts"
+import { currentContext, fromAsync, fromPromise, makeContext, runPromise, runSync, type TaskContext } from "../internal/runtime.ts"
+import * as Locks from "../Locks.ts"
+import * as EffectQueue from "../Queue.ts"
+import { gatherTasks, shield as shieldEffect, Task, waitFor as waitForEffect } from "../Task.ts"
 
 export {
   CancelledError,
@@ -52,8 +52,8 @@ export {
   ReleaseError,
   TaskGroupError,
   TimeoutError
-} from "./Errors.ts"
-export { Task } from "./Task.ts"
+} from "../Errors.ts"
+export { Task } from "../Task.ts"
 
 /**
  * An async function a task runs; it gets the task's `AbortSignal`.
