@@ -46,6 +46,13 @@ const prefixLines = (from: Readable, prefix: string, to: Writable): Promise<void
     rl.on("close", resolve)
   })
 
+/** An error without the launcher's stack: where the launcher noticed says nothing about the rank. */
+const bare = (message: string): Error => {
+  const e = new Error(message)
+  e.stack = `Error: ${message}`
+  return e
+}
+
 const describeExit = (rank: number, code: number | null, signal: NodeJS.Signals | null): string =>
   signal !== null
     ? `rank ${rank}'s process was killed (${signal}) before its program finished`
@@ -169,7 +176,7 @@ export const launcher: World.Launcher = {
               if (finished) return
               finished = true
               running.delete(rank)
-              const why = error ?? new Error(
+              const why = error ?? bare(
                 outcomes.has(rank) ? `rank ${rank}'s process ended (${signal ?? `code ${code}`}) before the world did` : describeExit(rank, code, signal)
               )
               record(rank, false, undefined, why, true)
