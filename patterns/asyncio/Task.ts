@@ -75,7 +75,7 @@ export class Task<A, E = never> implements PromiseLike<A> {
   #name: string
   #message: string | undefined
   readonly #context: TaskContext | undefined
-  readonly #callbacks = new Map<(task: Task<A, E>) => void, Array<() => void>>()
+  readonly #callbacks = new Map<Function, Array<() => void>>()
 
   /**
    * Wraps a fiber. `options.context` links a Promise-face task's async
@@ -376,10 +376,18 @@ export function gather(
  * @category combinators
  * @since 0.2.0
  */
-export const waitFor = <A, E, R>(
+export function waitFor<A, E>(
+  aw: Task<A, E>,
+  timeout: Duration.Input | null | undefined
+): Effect.Effect<A, E | CancelledError | TimeoutError>
+export function waitFor<A, E, R>(
+  aw: Effect.Effect<A, E, R>,
+  timeout: Duration.Input | null | undefined
+): Effect.Effect<A, E | TimeoutError, R>
+export function waitFor<A, E, R>(
   aw: Awaitable<A, E, R>,
   timeout: Duration.Input | null | undefined
-): Effect.Effect<A, E | CancelledError | TimeoutError, R> => {
+): Effect.Effect<A, E | CancelledError | TimeoutError, R> {
   const effect: Effect.Effect<A, E | CancelledError, R> = aw instanceof Task ? aw.join : aw
   if (timeout === null || timeout === undefined) return effect
   const duration = Duration.fromInputUnsafe(timeout)
@@ -406,8 +414,11 @@ export const waitFor = <A, E, R>(
  * @category combinators
  * @since 0.2.0
  */
-export const shield = <A, E, R>(aw: Awaitable<A, E, R>): Effect.Effect<A, E | CancelledError, R> =>
-  Effect.flatMap(ensureTask(aw), (task) => task.wait)
+export function shield<A, E>(aw: Task<A, E>): Effect.Effect<A, E | CancelledError>
+export function shield<A, E, R>(aw: Effect.Effect<A, E, R>): Effect.Effect<A, E | CancelledError, R>
+export function shield<A, E, R>(aw: Awaitable<A, E, R>): Effect.Effect<A, E | CancelledError, R> {
+  return Effect.flatMap(ensureTask(aw), (task) => task.wait)
+}
 
 /**
  * Suspends for `duration` (milliseconds, or any `Duration`), then succeeds
