@@ -68,6 +68,8 @@ export class Conn {
   private peerNonce: Uint8Array | undefined = undefined
   private peerIncarnation: Uint8Array | undefined = undefined
   private step: "hello" | "challenge" | "auth" | "accept" = "hello"
+  /** The last sequence number this side's handshake said it had received. */
+  private told = 0
   private timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(host: Host, stream: Duplex, role: "dialer" | "acceptor", peer: number) {
@@ -195,7 +197,8 @@ export class Conn {
           return this.fail(this.err("ERR_PEER_RESTARTED", `a new process claims rank ${this.peer}`))
         }
         if (link.state === "lost" || link.state === "closed") return this.fail(this.err("ERR_BAD_RANK", `rank ${this.peer}'s link is ${link.state}`))
-        this.write(Handshake.answer(LinkKind.ACCEPT, host.rank, link.recvSeq, Handshake.proof(host.secret, "acceptor", t)))
+        this.told = link.recvSeq
+        this.write(Handshake.answer(LinkKind.ACCEPT, host.rank, this.told, Handshake.proof(host.secret, "acceptor", t)))
         return this.established(link, f.seq)
       }
     } else {
@@ -210,7 +213,8 @@ export class Conn {
         this.peerNonce = c.nonce
         this.peerIncarnation = c.incarnation
         this.step = "accept"
-        this.write(Handshake.answer(LinkKind.AUTH, host.rank, link.recvSeq, Handshake.proof(host.secret, "dialer", this.transcript())))
+        this.told = link.recvSeq
+        this.write(Handshake.answer(LinkKind.AUTH, host.rank, this.told, Handshake.proof(host.secret, "dialer", this.transcript())))
         return
       }
       if (this.step === "accept" && f.kind === LinkKind.ACCEPT) {
@@ -244,8 +248,9 @@ export class Conn {
     this.link = link
     this.parser.maxFrame = this.host.options.maxFrame
     link.peerIncarnation ??= this.peerIncarnation
+    this.parser.place = (f, n) => link.place(this, f, n)
     this.host.established(this)
-    link.up(this, peerLastReceived)
+    link.up(this, peerLastReceived, this.told)
   }
 
   // --------------------------------------------------------------- closing

@@ -213,7 +213,8 @@ const EMPTY = new Uint8Array(0)
  *
  * `push` may be given any chunking of the stream; frames that lie whole in a
  * chunk are handed out as views of it, others are gathered in a buffer that
- * grows to the largest frame seen and never past `maxFrame`. After the first
+ * grows to the largest frame seen and never past `maxFrame` (or, if
+ * `place` says so, their bodies go straight where it says). After the first
  * malformed input the parser is failed: `push` returns that error again and
  * reads nothing more.
  *
@@ -243,6 +244,16 @@ export class Parser {
   /** Length of the frame being gathered (after the length word), or -1 while reading the length. */
   private want = -1
   private readonly f: Frame = blankFrame()
+  /** Where the body of the frame being gathered goes, if `place` gave a place. */
+  private dest: Uint8Array | undefined = undefined
+  /**
+   * Asked, when the header of a frame that spans chunks is in, where its
+   * body of `n` bytes should go: a view of exactly `n` bytes, or undefined
+   * for the parser's own buffer. The frame is then handed out with that
+   * view as its body. (The link places the pieces of a large DATA body
+   * straight into the receive buffer.)
+   */
+  place: ((f: Frame, n: number) => Uint8Array | undefined) | undefined = undefined
 
   constructor(options: { readonly maxFrame: number; readonly preamble: boolean; readonly rank: number }) {
     this.maxFrame = options.maxFrame
@@ -273,6 +284,7 @@ export class Parser {
   private fail(code: StreamError["code"], reason: string): StreamError {
     this.error = new StreamError({ code, rank: this.rank, peer: this.peer, reason })
     this.buf = EMPTY
+    this.dest = undefined
     this.have = 0
     return this.error
   }
@@ -340,25 +352,42 @@ export class Parser {
         continue
       }
       // Gather a split frame. Check the kind as soon as the header is in.
-      if (this.buf.byteLength < len) {
-        const grown = new Uint8Array(Math.min(this.maxFrame, Math.max(len, this.buf.byteLength * 2)))
-        grown.set(this.buf.subarray(0, this.have))
-        this.buf = grown
+      if (this.dest !== undefined) {
+        // The body goes straight to where the reader placed it.
+        const take = Math.min(len - this.have, n - pos)
+        this.dest.set(chunk.subarray(pos, pos + take), this.have - Envelope.HEADER_BYTES)
+        this.have += take
+        pos += take
+      } else {
+        const room = this.have < Envelope.HEADER_BYTES ? Envelope.HEADER_BYTES : len
+        if (this.buf.byteLength < room) {
+          const grown = new Uint8Array(Math.min(this.maxFrame, Math.max(room, this.buf.byteLength * 2)))
+          grown.set(this.buf.subarray(0, this.have))
+          this.buf = grown
+        }
+        const take = Math.min(room - this.have, n - pos)
+        this.buf.set(chunk.subarray(pos, pos + take), this.have)
+        this.have += take
+        pos += take
+        if (this.have === Envelope.HEADER_BYTES && room === Envelope.HEADER_BYTES) {
+          const f = readFrameHeader(this.buf, 0, this.f)
+          if (!isKnownKind(f.kind)) return this.fail("ERR_UNKNOWN_KIND", `a frame of unknown kind ${f.kind}`)
+          if (len > Envelope.HEADER_BYTES && this.place !== undefined) {
+            const dest = this.place(f, len - Envelope.HEADER_BYTES)
+            if (dest !== undefined && dest.byteLength === len - Envelope.HEADER_BYTES) this.dest = dest
+          }
+        }
       }
-      const take = Math.min(len - this.have, n - pos)
-      const before = this.have
-      this.buf.set(chunk.subarray(pos, pos + take), this.have)
-      this.have += take
-      pos += take
-      if (before < Envelope.HEADER_BYTES && this.have >= Envelope.HEADER_BYTES) {
-        const kind = this.buf[0]!
-        if (!isKnownKind(kind)) return this.fail("ERR_UNKNOWN_KIND", `a frame of unknown kind ${kind}`)
+      if (this.have < len) {
+        if (pos < n) continue
+        break
       }
-      if (this.have < len) break
       const f = readFrameHeader(this.buf, 0, this.f)
+      const body = this.dest ?? (len > Envelope.HEADER_BYTES ? this.buf.subarray(Envelope.HEADER_BYTES, len) : EMPTY)
       this.want = -1
       this.have = 0
-      onFrame(f, len > Envelope.HEADER_BYTES ? this.buf.subarray(Envelope.HEADER_BYTES, len) : EMPTY)
+      this.dest = undefined
+      onFrame(f, body)
       if (this.error !== undefined) return this.error
     }
     return this.error

@@ -324,7 +324,8 @@ export class Link {
         target.set(body, 0)
         this.assembly = { f: { ...f, body: undefined }, target, got: n }
       } else {
-        a.target.set(body, a.got)
+        // A piece the parser placed (see `place`) is where it belongs already.
+        if (body.buffer !== a.target.buffer || body.byteOffset !== a.target.byteOffset + a.got) a.target.set(body, a.got)
         a.got += n
       }
       const done = this.assembly!
@@ -346,10 +347,34 @@ export class Link {
     sink.frame(f)
   }
 
+  /**
+   * Where the body of a DATA frame spanning several reads should go: straight
+   * into the receive buffer the engine gives (`Sink.target`), at the piece's
+   * offset, instead of through the parser's buffer. Undefined for any other
+   * frame.
+   */
+  place(c: Conn, f: Frame, n: number): Uint8Array | undefined {
+    if (c !== this.conn || f.kind !== Envelope.Kind.DATA || f.src !== this.peer || diff(f.seq, this.recvSeq) !== 1) return undefined
+    let a = this.assembly
+    if (a === undefined) {
+      if (n > f.size) return undefined
+      f.dst = this.host.rank
+      const target = this.host.sink!.target(f)
+      if (target.byteLength < f.size) return undefined
+      a = this.assembly = { f: { ...f, body: undefined }, target, got: 0 }
+    } else if (f.id !== a.f.id || f.size !== a.f.size) return undefined
+    if (a.got + n > a.f.size) return undefined
+    return a.target.subarray(a.got, a.got + n)
+  }
+
   // ------------------------------------------------------------ connections
 
-  /** A connection finished its handshake: resume on it from `peerLast`. */
-  up(c: Conn, peerLast: number): void {
+  /**
+   * A connection finished its handshake: resume on it from `peerLast` (the
+   * last frame the peer received); `told` is what this side's handshake said
+   * it had received.
+   */
+  up(c: Conn, peerLast: number, told: number): void {
     if (this.state === "lost" || this.state === "closed") return c.close(undefined)
     const first = this.qHead < this.q.length ? this.q[this.qHead]!.seq : this.nextSeq
     if (diff(peerLast, (first - 1) >>> 0) < 0) {
@@ -371,7 +396,8 @@ export class Link {
     this.attempts = 0
     this.downSince = -1
     this.drainWait = false
-    this.ackedSeq = this.recvSeq
+    // The peer knows what the handshake told it; anything delivered since is acknowledged in the first flush.
+    this.ackedSeq = told
     this.written = this.qHead
     this.lastWrite = performance.now()
     if (this.redialTimer !== undefined) clearTimeout(this.redialTimer)
