@@ -57,11 +57,12 @@ export class Future<A> extends Job implements PromiseLike<A> {
   private value: A | undefined = undefined
   private error: unknown = undefined
   private failed = false
-  private callbacks: Array<(f: Future<A>) => void> | undefined = undefined
+  // Callbacks are kept untyped so Future stays covariant in A.
+  private callbacks: Array<(f: any) => void> | undefined = undefined
   private promise: Promise<A> | undefined = undefined
-  private resolveP: ((a: A) => void) | undefined = undefined
+  private resolveP: ((a: any) => void) | undefined = undefined
   private rejectP: ((e: unknown) => void) | undefined = undefined
-  private deferred: Deferred.Deferred<A, PoolError> | undefined = undefined
+  private deferred: Deferred.Deferred<any, PoolError> | undefined = undefined
   /** @internal the fiber behind it */
   fiber: Fiber.Fiber<A, unknown> | undefined = undefined
 
@@ -113,6 +114,11 @@ export class Future<A> extends Job implements PromiseLike<A> {
   /** Has a worker got it (and it has not finished)? */
   running(): boolean {
     return this.st === RUNNING
+  }
+
+  /** Did it finish with a value (not an error, not cancelled)? */
+  succeeded(): boolean {
+    return this.st === FINISHED && !this.failed
   }
 
   /** Has it finished, failed or been cancelled? */
@@ -195,7 +201,7 @@ export class Future<A> extends Job implements PromiseLike<A> {
   /** @internal called on completion, before user callbacks */
   onDone(fn: () => void): void {
     if (this.st >= CANCELLED) fn()
-    else (this.callbacks ??= []).push(fn as (f: Future<A>) => void)
+    else (this.callbacks ??= []).push(fn)
   }
 
   // ----------------------------------------------------------------- sink
@@ -349,7 +355,7 @@ export const ALL_COMPLETED = "ALL_COMPLETED"
  */
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED
 
-const failedNotCancelled = (f: Future<unknown>): boolean => f.state === "FINISHED" && (f as any).failed === true
+const failedNotCancelled = (f: Future<unknown>): boolean => f.state === "FINISHED" && !f.succeeded()
 
 /**
  * Waits for futures (Python's `concurrent.futures.wait`): resolves to the
@@ -407,6 +413,16 @@ export const wait = <A>(
 }
 
 /**
+ * A future as `asCompleted` yields it: the same object, typed without its
+ * `then`, because `for await` would otherwise type each element as the
+ * future's value (it yields the future itself, as Python does).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Completed<A> = Omit<Future<A>, "then">
+
+/**
  * Yields futures as they complete (Python's `as_completed`): those already
  * done first, then each as it finishes or is cancelled. With `timeout` (ms,
  * from the call), the iteration throws `TimeoutError` if some are still not
@@ -428,7 +444,7 @@ export const wait = <A>(
 export const asCompleted = <A>(
   futures: Iterable<Future<A>>,
   options?: { readonly timeout?: number | undefined }
-): AsyncIterableIterator<Future<A>> => {
+): AsyncIterableIterator<Completed<A>> => {
   const all = [...new Set(futures)]
   const ready: Array<Future<A>> = []
   let pending = 0

@@ -12,7 +12,7 @@
  * ```
  * @since 0.2.0
  */
-export { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, Future, type FutureState, type ReturnWhen, wait } from "./Future.ts"
+export { ALL_COMPLETED, asCompleted, type Completed, FIRST_COMPLETED, FIRST_EXCEPTION, Future, type FutureState, type ReturnWhen, wait } from "./Future.ts"
 export { type CallOptions, Executor, type ExecutorOptions, ProcessPoolExecutor, ThreadPoolExecutor } from "./Executor.ts"
 export { CommExecutor, type CommExecutorOptions } from "./CommExecutor.ts"
 export { task, type Task, type Runnable } from "../pool/Task.ts"
