@@ -11,7 +11,11 @@
  * Every figure is the median (and min) of several repeats; the repeats of
  * every system interleave, so drift on this shared machine hits them all.
  * Point-to-point benchmarks run on 2 ranks; collectives on 2, 4 and 8 (the
- * worker transport and mpi4py; inproc up to 4).
+ * worker transport and mpi4py; inproc up to 4). The byte-stream transports
+ * (process, and tcp and websocket where registered) run the typed-array
+ * latency, bandwidth and message-rate benchmarks, each beside its own bare
+ * floor of the same run: `node:net` over a Unix socket, `node:net` over TCP
+ * loopback, and `ws`, between two fresh processes.
  * Writes a JSON file of every sample, SVG charts (vega-lite), and a Markdown
  * summary, and prints the tables.
  */
@@ -23,7 +27,9 @@ import { fileURLToPath } from "node:url"
 import * as vega from "vega"
 import * as vl from "vega-lite"
 import { runWorld } from "../promise.ts"
+import { names as registered } from "../transports/index.ts"
 import { portBandwidth, portPingPong, promisePingPong, sabPingPong } from "./floor/floor.ts"
+import { streamBandwidth, streamPingPong, type StreamKind } from "./floor/stream.ts"
 import { formatBytes, fmt, markdown, median, min, ratio, table } from "./lib/stats.ts"
 import { coll, type CollPoint, type CollSpec } from "./programs/coll.ts"
 import { p2p, type P2pPoint, type P2pSpec } from "./programs/p2p.ts"
@@ -48,6 +54,15 @@ const listSizes = quick ? [8, 4096] : [8, 512, 4096, 32768, 262144, 1 << 20]
 const bytesSizes = quick ? [8, 1 << 20] : [8, 4096, 65536, 1 << 20, 4 << 20]
 const persistentSizes = [8, 32768]
 const transports = ["inproc", "worker"]
+/** The byte-stream transports and the bare stream each is measured against. */
+const streamFloors: ReadonlyArray<{ transport: string; kind: StreamKind; floor: string; label: string }> = [
+  { transport: "process", kind: "unix", floor: "floor: net unix", label: "net unix" },
+  { transport: "tcp", kind: "tcp", floor: "floor: net tcp", label: "net tcp" },
+  { transport: "websocket", kind: "ws", floor: "floor: ws", label: "ws" }
+]
+const streams = streamFloors.filter((s) => registered.includes(s.transport))
+/** The benchmarks the byte-stream transports run (the typed-array ones). */
+const streamBenches = new Set(["latency:typed", "bw:typed", "rate:typed"])
 const collRanks = quick ? [2, 4] : [2, 4, 8]
 /** The in-process transport runs every rank on one event loop: collectives up to this many ranks. */
 const collInprocMax = 4
@@ -164,9 +179,20 @@ const pointToPoint = async (repeat: number): Promise<void> => {
   add("floor: SAB+Atomics", "latency", "typed", repeat, await sabPingPong(sizes, sizes.map(floorIters)))
   const bwSizes = sizes.filter((s) => s > 0)
   add("floor: MessagePort", "bw", "typed", repeat, await portBandwidth(bwSizes, bwSizes.map((s) => Math.max(3, Math.round(floorIters(s) / 20)))))
+  // The bare streams, each floor measured whether or not its transport is registered.
+  for (const { kind, floor } of streamFloors) {
+    add(floor, "latency", "typed", repeat, await streamPingPong(kind, sizes, sizes.map(floorIters)))
+    const bw = await streamBandwidth(kind, bwSizes, bwSizes.map((s) => Math.max(3, Math.round(floorIters(s) / 20))))
+    add(floor, "bw", "typed", repeat, bw)
+    // The message rate is the same windowed stream of 8-byte messages, counted in messages.
+    add(floor, "rate", "typed", repeat, bw.filter((p) => p.size === 8).map((p) => ({ size: 8, value: (p.value * 1e6) / 8 })))
+  }
   // rankflow and mpi4py, interleaved.
   for (const { spec, api } of suite) {
     for (const transport of transports) add(`rankflow ${transport}`, spec.bench, spec.data, repeat, await rankflowRun(transport, spec))
+    if (streamBenches.has(`${spec.bench}:${spec.data}`)) {
+      for (const { transport } of streams) add(`rankflow ${transport}`, spec.bench, spec.data, repeat, await rankflowRun(transport, spec))
+    }
     if (havePeer) add(`mpi4py ${api}`, spec.bench, spec.data, repeat, mpi4pyRun(spec, api))
   }
 }
@@ -277,6 +303,36 @@ if (runP2p) {
       cell("rankflow worker", "rate", "typed", 8, true),
       ...(peerCols ? [cell("mpi4py buffer", "rate", "typed", 8, true), ratio(med("rankflow worker", "rate", "typed", 8), med("mpi4py buffer", "rate", "typed", 8))] : [])
     ]]
+  })
+
+  // The byte-stream transports, each against its own floor.
+  const streamHead = streamFloors.flatMap(({ transport, label }) =>
+    registered.includes(transport) ? [`floor ${label}`, transport, `${transport}/${label}`] : [`floor ${label}`]
+  )
+  const streamRow = (bench: string, size: number, higherIsBetter: boolean): Array<string> =>
+    streamFloors.flatMap(({ transport, floor }) =>
+      registered.includes(transport)
+        ? [
+          cell(floor, bench, "typed", size, higherIsBetter),
+          cell(`rankflow ${transport}`, bench, "typed", size, higherIsBetter),
+          ratio(med(`rankflow ${transport}`, bench, "typed", size), med(floor, bench, "typed", size))
+        ]
+        : [cell(floor, bench, "typed", size, higherIsBetter)]
+    )
+  tables.push({
+    title: "Byte-stream transports, latency, typed arrays, one way, µs: median (min); each beside its bare floor (two processes, same run)",
+    head: ["size", ...streamHead],
+    rows: sizes.map((size) => [formatBytes(size), ...streamRow("latency", size, false)])
+  })
+  tables.push({
+    title: "Byte-stream transports, bandwidth, window of 64 non-blocking sends, MB/s: median (max); each beside its bare floor",
+    head: ["size", ...streamHead],
+    rows: bwSizes.map((size) => [formatBytes(size), ...streamRow("bw", size, true)])
+  })
+  tables.push({
+    title: "Byte-stream transports, message rate, 8-byte messages, window of 64, messages/s: median (max); each beside its bare floor",
+    head: ["", ...streamHead],
+    rows: [["8 B", ...streamRow("rate", 8, true)]]
   })
 
   tables.push({
@@ -453,6 +509,13 @@ if (runP2p) {
     await chart("bw", "typed", "Bandwidth, 64 non-blocking sends per round (higher is better)", "MB/s", ["floor: MessagePort", "rankflow inproc", "rankflow worker", ...(havePeer ? ["mpi4py buffer"] : [])])
   )
   written.push("latency.svg", "bandwidth.svg")
+  const streamSystems = streamFloors.flatMap(({ transport, floor }) => (registered.includes(transport) ? [floor, `rankflow ${transport}`] : [floor]))
+  writeFileSync(join(outDir, "streams-latency.svg"), await chart("latency", "typed", "Byte-stream transports and their bare floors: one-way latency (lower is better)", "µs", streamSystems))
+  writeFileSync(
+    join(outDir, "streams-bandwidth.svg"),
+    await chart("bw", "typed", "Byte-stream transports and their bare floors: bandwidth, 64 sends per round (higher is better)", "MB/s", streamSystems)
+  )
+  written.push("streams-latency.svg", "streams-bandwidth.svg")
 }
 if (runColl) {
   writeFileSync(join(outDir, "collectives.svg"), await collChart())

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { names } from "../../transports/index.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 
@@ -29,6 +30,17 @@ test("bench --quick writes samples for every system and collective, charts and t
     const result = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"))
     const systems = new Set(result.samples.map((s: { system: string }) => s.system))
     for (const s of ["floor: promise", "floor: MessagePort", "floor: SAB+Atomics", "rankflow inproc", "rankflow worker"]) t.true(systems.has(s), s)
+    // The byte-stream transports, each with its bare floor, in latency, bandwidth and message rate.
+    const streams = [["floor: net unix", "rankflow process"], ["floor: net tcp", "rankflow tcp"], ["floor: ws", "rankflow websocket"]] as const
+    for (const [floor, system] of streams) {
+      for (const bench of ["latency", "bw", "rate"]) {
+        t.true(result.samples.some((s: { system: string; bench: string }) => s.system === floor && s.bench === bench), `${floor} ${bench}`)
+        if (names.includes(system.slice("rankflow ".length))) {
+          t.true(result.samples.some((s: { system: string; bench: string }) => s.system === system && s.bench === bench), `${system} ${bench}`)
+        }
+      }
+    }
+    t.true(names.includes("process"))
     const benches = new Set(result.samples.map((s: { bench: string }) => s.bench))
     for (const b of ["latency", "bw", "rate", "persistent"]) t.true(benches.has(b), b)
     t.true(result.samples.every((s: { value: number }) => Number.isFinite(s.value) && s.value > 0))
@@ -61,6 +73,9 @@ test("bench --quick writes samples for every system and collective, charts and t
     const md = readFileSync(join(out, "latest.md"), "utf8")
     t.regex(md, /\| size \| floor SAB \|/)
     t.regex(md, /\| collective \| ranks \| inproc \| worker \|/)
+    t.regex(md, /\| size \| floor net unix \| process \| process\/net unix \|/)
+    t.regex(readFileSync(join(out, "streams-latency.svg"), "utf8"), /^<svg/)
+    t.regex(readFileSync(join(out, "streams-bandwidth.svg"), "utf8"), /^<svg/)
   } finally {
     rmSync(out, { recursive: true, force: true })
   }
