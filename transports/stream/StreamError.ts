@@ -63,7 +63,13 @@ export const Codes = {
   /** A frame to send is larger than the maximum frame size. */
   ERR_SEND_TOO_LARGE: 19,
   /** The stream ended in the middle of a frame. */
-  ERR_TRUNCATED: 20
+  ERR_TRUNCATED: 20,
+  /** An HTTP request at a WebSocket listener that is not a WebSocket upgrade to its path. */
+  ERR_NOT_WEBSOCKET: 21,
+  /** Bytes at an HTTP(S) listener that are not a valid HTTP request or WebSocket upgrade. */
+  ERR_BAD_REQUEST: 22,
+  /** A TLS handshake failed: no client certificate, or one the world's CA did not sign. */
+  ERR_TLS: 23
 } as const
 
 /**
