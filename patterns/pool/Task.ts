@@ -158,7 +158,8 @@ const judgeSource = (src: string, fn: Function): Verdict => {
   const expr = ast.body[0]?.expression
   const own = expr?.type === "ClassExpression" && expr.id ? expr.id.name : undefined
   const { globals } = analyze(ast)
-  const captured = [...globals.keys()].filter((n) => !allowed.has(n) && n !== own)
+  // Sorted, so the message is the same whatever order the parser found them in.
+  const captured = [...globals.keys()].filter((n) => !allowed.has(n) && n !== own).sort()
   if (captured.length > 0) return { error: new CapturedVariables({ names: captured, source: src }) }
   return { def: { kind: "src", src } }
 }
