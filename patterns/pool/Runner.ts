@@ -34,7 +34,7 @@ export type ToWorker =
     readonly defs?: ReadonlyArray<readonly [number, Definition]> | undefined
     /** The function of every call, or of each call in order. */
     readonly fns: number | ReadonlyArray<number>
-    /** Tell when it starts (a task with a timeout). */
+    /** Tell when its first call starts, once its function has loaded (a task with a timeout). */
     readonly notify?: boolean | undefined
     /** Report memory after it. */
     readonly mem?: boolean | undefined
@@ -42,7 +42,7 @@ export type ToWorker =
     readonly r?: Packed["r"]
   }
   | { readonly t: "abort"; readonly id: number; readonly reason: string }
-  | { readonly t: "exit" }
+  | { readonly t: "exit"; readonly code?: number | undefined }
   | {
     readonly t: "init"
     readonly def: Definition
@@ -161,6 +161,7 @@ export class Runner {
   private nextRid = 1
   private busy = false
   private exiting = false
+  private exitCode = 0
   private initializing: Promise<void> | undefined
   /** Called when the runner goes idle (nothing running or queued). */
   onIdle: (() => void) | undefined
@@ -195,7 +196,8 @@ export class Runner {
       }
       case "exit":
         this.exiting = true
-        if (!this.active) this.carrier.exit(0)
+        this.exitCode = m.code ?? 0
+        if (!this.active) this.carrier.exit(this.exitCode)
         return
       case "init":
         this.initializing = this.init(m).finally(() => {
@@ -262,17 +264,18 @@ export class Runner {
     while (!this.busy && this.initializing === undefined) {
       const b = this.queue.shift()
       if (b === undefined) {
-        if (this.exiting) this.carrier.exit(0)
+        if (this.exiting) this.carrier.exit(this.exitCode)
         else this.onIdle?.()
         return
       }
       this.busy = true
       const out = this.run(b)
       if (out !== undefined) {
-        void out.then(() => {
+        const next = (): void => {
           this.busy = false
           this.pump()
-        })
+        }
+        void out.then(next, next)
         return
       }
       this.busy = false
@@ -282,7 +285,6 @@ export class Runner {
   // Runs a batch; returns a promise only when some call was asynchronous.
   private run(b: Batch): Promise<void> | undefined {
     const m = b.m
-    if (m.notify === true) this.carrier.post({ t: "start", id: m.id }, [])
     const t0 = performance.now()
     let tuples: Array<unknown>
     try {
@@ -298,6 +300,21 @@ export class Runner {
     const self = { get signal(): AbortSignal {
       return b.signal
     } }
+    // A task's timeout counts from when its first call starts, after its
+    // function's module has loaded: the pool is told then.
+    let notify = m.notify === true
+    const call = (f: Function, i: number): unknown => {
+      if (notify) {
+        notify = false
+        this.carrier.post({ t: "start", id: m.id }, [])
+      }
+      current = b
+      try {
+        return f.apply(self, tuples[i] as Array<unknown>)
+      } finally {
+        current = undefined
+      }
+    }
     const step = (i: number): Promise<void> | undefined => {
       for (; i < total; i++) {
         if (b.aborted) {
@@ -306,28 +323,29 @@ export class Runner {
         }
         const fid = typeof fnIds === "number" ? fnIds : fnIds[i]!
         let fn = this.fns.get(fid)
-        const call = (f: Function): unknown => {
-          current = b
-          try {
-            return f.apply(self, tuples[i] as Array<unknown>)
-          } finally {
-            current = undefined
-          }
-        }
         try {
           let r: unknown
           if (fn === undefined) {
             const loaded = this.fn(fid, m.defs)
             if (typeof loaded === "function") {
               fn = loaded
-              r = call(fn)
+              r = call(fn, i)
             } else {
               const at = i
-              return loaded.then((f) => settled(at, call(f)), (e) => {
+              return loaded.then((f) => {
+                let r: unknown
+                try {
+                  r = call(f, at)
+                } catch (e) {
+                  ;(errors ??= []).push([at, fail(e)])
+                  return
+                }
+                return settled(at, r)
+              }, (e) => {
                 ;(errors ??= []).push([at, fail(e)])
               }).then(() => step(at + 1))
             }
-          } else r = call(fn)
+          } else r = call(fn, i)
           if (typeof r === "object" && r !== null && (typeof (r as any).then === "function" || Effect.isEffect(r))) {
             const at = i
             return settled(at, r).then(() => step(at + 1))
