@@ -11,9 +11,11 @@
  *
  * @since 0.2.0
  */
-import { Closed, Empty, Full } from "./Errors.ts"
-import type { Runner } from "./Runner.ts"
-import { type HandleData, HandleKey, registerHandle } from "./Wire.ts"
+import { Closed, Empty, Full, toWire } from "./Errors.ts"
+import { checkProcessArguments } from "./Guards.ts"
+import type { Link } from "./Link.ts"
+import type { FromWorker, Runner } from "./Runner.ts"
+import { type HandleData, HandleKey, pack, registerHandle, unpack } from "./Wire.ts"
 
 /**
  * The operations of a channel, the same on its home side and through a
@@ -30,8 +32,16 @@ export interface ChannelLike<A> {
   get(options?: { readonly block?: boolean; readonly timeout?: number }): Promise<A>
   /** Resolves to true when a value is there, waiting at most `timeout` ms (0: now). */
   poll(timeout?: number): Promise<boolean>
+  /** `put` without waiting: fails with `Full` if there is no room. */
+  putNowait(value: A): Promise<void>
+  /** `get` without waiting: fails with `Empty` if there is nothing. */
+  getNowait(): Promise<A>
   /** How many values wait. */
   qsize(): Promise<number>
+  /** Is nothing waiting? */
+  empty(): Promise<boolean>
+  /** Is a bounded channel at its size? */
+  full(): Promise<boolean>
   /** No more values may be put; getters drain what is left, then fail with `Closed`. */
   close(): Promise<void>
 }
@@ -151,8 +161,24 @@ export class Channel<A> implements ChannelLike<A> {
     })
   }
 
+  putNowait(value: A): Promise<void> {
+    return this.put(value, { block: false })
+  }
+
+  getNowait(): Promise<A> {
+    return this.get({ block: false })
+  }
+
   qsize(): Promise<number> {
     return Promise.resolve(this.items.length)
+  }
+
+  empty(): Promise<boolean> {
+    return Promise.resolve(this.items.length === 0)
+  }
+
+  full(): Promise<boolean> {
+    return Promise.resolve(this.items.length >= this.maxsize)
   }
 
   close(): Promise<void> {
@@ -214,11 +240,45 @@ export const serve = (op: string, id: number, value: unknown, ms: number | undef
       return ch.poll(ms ?? 0)
     case "qsize":
       return ch.qsize()
+    case "full":
+      return ch.full()
     case "close":
       return ch.close()
     default:
       return Promise.reject(new Error(`unknown channel operation ${op}`))
   }
+}
+
+/**
+ * Answers a worker's request (`req` message) on its link.
+ *
+ * @category handles
+ * @since 0.2.0
+ */
+export const answer = (link: Link, m: Extract<FromWorker, { t: "req" }>): void => {
+  let value: unknown
+  try {
+    value = m.b === undefined ? undefined : unpack({ b: m.b }, false)[0]
+  } catch (e) {
+    link.send({ t: "reply", rid: m.rid, ok: false, e: toWire(e) }, [])
+    return
+  }
+  serve(m.op, m.id, value, m.ms).then(
+    (v) => {
+      const list: Array<ArrayBuffer> = []
+      let p
+      try {
+        // A value that cannot exist in a child process (shared memory) is refused here, not left to fail there.
+        if (link.kind === "process" && v !== undefined) checkProcessArguments(v)
+        p = v === undefined ? undefined : pack([v], link.transfer, list, false)
+      } catch (e) {
+        link.send({ t: "reply", rid: m.rid, ok: false, e: toWire(e) }, [])
+        return
+      }
+      link.send({ t: "reply", rid: m.rid, ok: true, ...(p ? { b: p.b } : {}) }, list)
+    },
+    (e) => link.send({ t: "reply", rid: m.rid, ok: false, e: toWire(e) }, [])
+  )
 }
 
 let runner: Runner | undefined
@@ -266,8 +326,20 @@ export class ChannelProxy<A> implements ChannelLike<A> {
   poll(timeout = 0): Promise<boolean> {
     return request("poll", this.id, undefined, timeout) as Promise<boolean>
   }
+  putNowait(value: A): Promise<void> {
+    return this.put(value, { block: false })
+  }
+  getNowait(): Promise<A> {
+    return this.get({ block: false })
+  }
   qsize(): Promise<number> {
     return request("qsize", this.id) as Promise<number>
+  }
+  empty(): Promise<boolean> {
+    return this.qsize().then((n) => n === 0)
+  }
+  full(): Promise<boolean> {
+    return request("full", this.id) as Promise<boolean>
   }
   close(): Promise<void> {
     return request("close", this.id) as Promise<void>
@@ -291,3 +363,60 @@ export const registerChannelHandle = (
 const resolveChannel = (id: number): ChannelLike<unknown> => channelAt(id) ?? new ChannelProxy(id)
 
 registerChannelHandle("channel", (resolve, d) => resolve(d.id))
+
+/**
+ * One end of a pipe (Python's `multiprocessing.connection.Connection`):
+ * `send` puts a value in the other end's inbox, `recv` takes from its own.
+ * It travels to workers as a handle, like a channel.
+ *
+ * @example
+ * ```ts
+ * import { Pipe } from "rankflow/patterns/process"
+ * const [a, b] = Pipe()
+ * await a.send({ hello: 1 })
+ * await b.recv() // { hello: 1 }
+ * ```
+ * @category models
+ * @since 0.2.0
+ */
+export class Connection<A = unknown> {
+  /** @internal */ readonly inbox: ChannelLike<A> | undefined
+  /** @internal */ readonly outbox: ChannelLike<A> | undefined
+  constructor(inbox: ChannelLike<A> | undefined, outbox: ChannelLike<A> | undefined) {
+    this.inbox = inbox
+    this.outbox = outbox
+  }
+  /** @internal */
+  [HandleKey](): HandleData {
+    return { kind: "conn", id: this.inbox?.id ?? 0, out: this.outbox?.id ?? 0 }
+  }
+  /** Is this end readable? */
+  get readable(): boolean {
+    return this.inbox !== undefined
+  }
+  /** Is this end writable? */
+  get writable(): boolean {
+    return this.outbox !== undefined
+  }
+  /** Sends a value to the other end. */
+  send(value: A): Promise<void> {
+    if (this.outbox === undefined) return Promise.reject(new Closed({ what: "connection", message: "this end of the pipe is read-only" }))
+    return this.outbox.put(value)
+  }
+  /** Receives the next value; fails with `Closed` (Python's EOFError) once the other end closed and nothing is left. */
+  recv(): Promise<A> {
+    if (this.inbox === undefined) return Promise.reject(new Closed({ what: "connection", message: "this end of the pipe is write-only" }))
+    return this.inbox.get()
+  }
+  /** Is a value there to `recv`, waiting at most `timeout` ms (0: now)? */
+  poll(timeout = 0): Promise<boolean> {
+    return this.inbox === undefined ? Promise.resolve(false) : this.inbox.poll(timeout)
+  }
+  /** Closes this end: the other end's `recv` fails with `Closed` once it has read what was sent. */
+  close(): Promise<void> {
+    return this.outbox === undefined ? Promise.resolve() : this.outbox.close()
+  }
+}
+
+registerChannelHandle("conn", (resolve, d) =>
+  new Connection(d.id === 0 ? undefined : resolve(d.id), (d.out as number) === 0 ? undefined : resolve(d.out as number)))

@@ -9,9 +9,15 @@
  * @since 0.2.0
  */
 import { getHeapStatistics } from "node:v8"
-import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads"
+import { getEnvironmentData, type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads"
 import { Runner, type ToWorker } from "./Runner.ts"
 import { bindRunner } from "./Channel.ts"
+
+// The parent has a shared heap (it loaded rankflow/patterns/sync): shared
+// objects may arrive as arguments, so this thread's codec must know how to
+// rebuild them over the same memory. Threads of programs that never share
+// memory do not pay for loading the primitives.
+if (getEnvironmentData("rankflow/patterns/sync/heap") !== undefined) await import("../sync/index.ts")
 
 const { port, sab } = workerData as { port: MessagePort; sab: SharedArrayBuffer }
 const counter = new Int32Array(sab)

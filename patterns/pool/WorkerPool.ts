@@ -28,7 +28,7 @@
  * @since 0.2.0
  */
 import { availableParallelism } from "node:os"
-import { serve } from "./Channel.ts"
+import { answer } from "./Channel.ts"
 import {
   CancelledError,
   fromWire,
@@ -38,6 +38,7 @@ import {
   toWire,
   WorkerExited
 } from "./Errors.ts"
+import { checkProcessArguments } from "./Guards.ts"
 import { type ExitInfo, type Link, type SpawnOptions, startProcess, startThread } from "./Link.ts"
 import { Histogram, type PoolMetrics } from "./Metrics.ts"
 import type { FromWorker, ToWorker } from "./Runner.ts"
@@ -259,6 +260,17 @@ export class WorkerPool {
     job.fid = fid
     job.tuples = tuples
     job.n = n
+    if (this.kind === "process") {
+      // What cannot exist in another process (shared memory) is refused here, before it leaves.
+      try {
+        checkProcessArguments(tuples)
+      } catch (e) {
+        job.jobState = DONE
+        this.failed += n
+        job._fail(e, false)
+        return
+      }
+    }
     if (options !== undefined) {
       const timeout = options.timeout
       const signal = options.signal
@@ -398,24 +410,9 @@ export class WorkerPool {
       case "inited":
         if (m.e !== undefined) this.breakPool(fromWire(m.e), s)
         return
-      case "req": {
-        let value: unknown
-        try {
-          value = m.b === undefined ? undefined : unpack({ b: m.b }, false)[0]
-        } catch (e) {
-          s.link.send({ t: "reply", rid: m.rid, ok: false, e: toWire(e) }, [])
-          return
-        }
-        serve(m.op, m.id, value, m.ms).then(
-          (v) => {
-            const list: Array<ArrayBuffer> = []
-            const p = v === undefined ? undefined : pack([v], s.link.transfer, list, false)
-            s.link.send({ t: "reply", rid: m.rid, ok: true, ...(p ? { b: p.b } : {}) }, list)
-          },
-          (e) => s.link.send({ t: "reply", rid: m.rid, ok: false, e: toWire(e) }, [])
-        )
+      case "req":
+        answer(s.link, m)
         return
-      }
     }
   }
 
@@ -551,20 +548,32 @@ export class WorkerPool {
   }
 
   private breakPool(error: unknown, s: Slot): void {
-    if (this.broken !== undefined) return
-    this.broken = error
-    // Every queued job fails with the initializer's error.
-    for (let i = this.head; i < this.queue.length; i++) {
-      const job = this.queue[i]!
-      if (job.jobState !== QUEUED) continue
-      job.jobState = DONE
-      this.failed += job.n
-      job._fail(error, false)
+    // The worker whose initializer failed leaves without running what it was handed: those calls fail with the error.
+    for (const b of s.inflight.values()) {
+      this.runningCalls -= b.calls
+      for (const job of b.jobs) {
+        if (job.jobState === DONE) continue
+        job.jobState = DONE
+        if (job.timer !== undefined) clearTimeout(job.timer)
+        this.failed += job.n
+        job._fail(error, false)
+      }
     }
-    this.queue.length = 0
-    this.head = 0
-    this.queuedCalls = 0
-    void s
+    s.inflight.clear()
+    if (this.broken === undefined) {
+      this.broken = error
+      // Every queued job fails with the initializer's error.
+      for (let i = this.head; i < this.queue.length; i++) {
+        const job = this.queue[i]!
+        if (job.jobState !== QUEUED) continue
+        job.jobState = DONE
+        this.failed += job.n
+        job._fail(error, false)
+      }
+      this.queue.length = 0
+      this.head = 0
+      this.queuedCalls = 0
+    }
     this.wakeRoom()
     this.checkIdle()
   }

@@ -31,6 +31,7 @@
 import { hostname } from "node:os"
 import { getEnvironmentData, setEnvironmentData } from "node:worker_threads"
 import { Codec } from "../../core/index.ts"
+import { guardProcessArguments } from "../pool/Guards.ts"
 import { SharedMemoryUnavailable } from "./Errors.ts"
 
 const ENV_KEY = "rankflow/patterns/sync/heap"
@@ -394,6 +395,9 @@ export const ensureNoShared = (value: unknown): void => {
   }
   walk(value)
 }
+
+// Pools and processes refuse shared objects bound for another process before they leave.
+guardProcessArguments(ensureNoShared)
 
 /**
  * The msgpack extension number shared objects use in rankflow's codec.

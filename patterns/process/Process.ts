@@ -1,0 +1,186 @@
+/**
+ * `Process`: one call in its own worker thread or child process, with
+ * Python's lifecycle (`start`, `join`, `terminate`, `kill`, `exitCode`,
+ * `isAlive`, `pid`).
+ *
+ * @since 0.2.0
+ */
+import { answer } from "../pool/Channel.ts"
+import { fromWire } from "../pool/Errors.ts"
+import { checkProcessArguments } from "../pool/Guards.ts"
+import { type Link, type SpawnOptions, startProcess, startThread } from "../pool/Link.ts"
+import type { FromWorker } from "../pool/Runner.ts"
+import { type ArgsOf, definitionOf, type Runnable } from "../pool/Task.ts"
+import { pack } from "../pool/Wire.ts"
+
+/**
+ * A start method: `process` (a child process running this project's Node)
+ * or `thread` (a worker thread).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type StartMethod = "thread" | "process"
+
+let defaultMethod: StartMethod = "process"
+
+/**
+ * The start method used when none is given (Python's `set_start_method`).
+ * `process` unless set.
+ *
+ * @example
+ * ```ts
+ * import { setStartMethod } from "rankflow/patterns/process"
+ * setStartMethod("thread")
+ * ```
+ * @category context
+ * @since 0.2.0
+ */
+export const setStartMethod = (method: StartMethod): void => {
+  if (method !== "thread" && method !== "process") throw new TypeError(`unknown start method ${String(method)}: use "thread" or "process"`)
+  defaultMethod = method
+}
+
+/**
+ * The default start method (Python's `get_start_method`).
+ *
+ * @category context
+ * @since 0.2.0
+ */
+export const getStartMethod = (): StartMethod => defaultMethod
+
+/**
+ * Options of a {@link Process}.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface ProcessOptions<R extends Runnable> extends SpawnOptions {
+  /** What it runs: a named export (`task(url, name)`) or a self-contained function. */
+  readonly target: R
+  readonly args?: ArgsOf<R> | undefined
+  readonly name?: string | undefined
+  /** `thread` or `process` (default: {@link getStartMethod}). */
+  readonly context?: StartMethod | undefined
+}
+
+let counter = 0
+
+/**
+ * A call in its own thread or process. Its exit code is 0 when the target
+ * returned (or its promise resolved), 1 when it threw (the error is printed
+ * on standard error, as Python prints the traceback), the code it passed to
+ * `process.exit`, or minus the signal number when it was terminated (-15)
+ * or killed (-9).
+ *
+ * @example
+ * ```ts
+ * import { Process, Queue } from "rankflow/patterns/process"
+ * const q = new Queue<string>()
+ * const p = new Process({ target: async (q: Queue<string>) => { await q.put("hello") }, args: [q] })
+ * p.start()
+ * console.log(await q.get()) // "hello"
+ * await p.join()
+ * p.exitCode // 0
+ * ```
+ * @category models
+ * @since 0.2.0
+ */
+export class Process<R extends Runnable = Runnable> {
+  readonly name: string
+  readonly method: StartMethod
+  private readonly options: ProcessOptions<R>
+  private link: Link | undefined = undefined
+  private code: number | null = null
+  private ended: Promise<void> | undefined = undefined
+  private signalled: number | undefined = undefined
+  /** The target's error, if it threw. */
+  error: unknown = undefined
+
+  constructor(options: ProcessOptions<R>) {
+    this.options = options
+    this.name = options.name ?? `Process-${++counter}`
+    this.method = options.context ?? defaultMethod
+    definitionOf(options.target) // refuse a closure now, not in start()
+  }
+
+  /** Starts it (once). */
+  start(): void {
+    if (this.link !== undefined) throw new Error(`${this.name}: a process can be started only once`)
+    if (this.method === "process") checkProcessArguments(this.options.args ?? [])
+    const link = this.method === "process" ? startProcess(this.options) : startThread({ ...this.options, name: this.name })
+    this.link = link
+    this.ended = new Promise<void>((resolve) => {
+      link.onExit = (info) => {
+        this.code = this.signalled !== undefined
+          ? -this.signalled
+          : info.signal
+          ? -(signals[info.signal] ?? 1)
+          : info.exitCode ?? 1
+        resolve()
+      }
+    })
+    link.onMessage = (m: FromWorker) => {
+      if (m.t === "req") answer(link, m)
+      else if (m.t === "done") {
+        const failed = m.e !== undefined && m.e.length > 0
+        if (failed) {
+          this.error = fromWire(m.e![0]![1])
+          const e = this.error
+          process.stderr.write(`${this.name}:\n${e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e)}\n`)
+        }
+        link.send({ t: "exit", code: failed ? 1 : 0 }, [])
+      }
+    }
+    const list: Array<ArrayBuffer> = []
+    const p = pack([[...(this.options.args ?? [])]], link.transfer, list, true)
+    link.send({ t: "run", id: 1, defs: [[0, definitionOf(this.options.target)]], fns: 0, b: p.b, ...(p.r ? { r: p.r } : {}) }, list)
+  }
+
+  /**
+   * Waits for it to end; with `timeout` (ms), at most that long (check
+   * `exitCode` or `isAlive()` after, as in Python).
+   */
+  join(timeout?: number): Promise<void> {
+    if (this.ended === undefined) return Promise.reject(new Error(`${this.name}: cannot join a process that was not started`))
+    if (timeout === undefined) return this.ended
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Math.max(0, timeout))
+      void this.ended!.then(() => {
+        clearTimeout(t)
+        resolve()
+      })
+    })
+  }
+
+  /** Ends it now (a process: SIGTERM; a thread: `terminate()`); its exit code becomes -15. */
+  terminate(): void {
+    if (this.link === undefined || this.code !== null) return
+    this.signalled ??= 15
+    this.link.terminate()
+  }
+
+  /** Ends it at once (a process: SIGKILL); its exit code becomes -9. */
+  kill(): void {
+    if (this.link === undefined || this.code !== null) return
+    this.signalled ??= 9
+    this.link.kill()
+  }
+
+  /** Has it started and not ended? */
+  isAlive(): boolean {
+    return this.link !== undefined && this.code === null
+  }
+
+  /** The exit code: `null` while it runs (or before it starts). */
+  get exitCode(): number | null {
+    return this.code
+  }
+
+  /** The child's process id (a thread: its thread id); `undefined` before `start`. */
+  get pid(): number | undefined {
+    return this.link?.pid
+  }
+}
+
+const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGABRT: 6 }
