@@ -1,0 +1,3 @@
+import { multiprocessingSuite } from "./multiprocessing-suite.ts"
+
+multiprocessingSuite("thread")
