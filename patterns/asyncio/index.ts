@@ -28,6 +28,7 @@ export {
   TaskGroupError,
   TimeoutError
 } from "./Errors.ts"
+export { Future } from "./Future.ts"
 export { BoundedSemaphore, Event, Lock, Semaphore } from "./Locks.ts"
 export { Queue } from "./Queue.ts"
 export {

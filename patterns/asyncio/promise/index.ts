@@ -54,6 +54,7 @@ export {
   TimeoutError
 } from "../Errors.ts"
 export { Task } from "../Task.ts"
+export { Future } from "../Future.ts"
 
 /**
  * An async function a task runs; it gets the task's `AbortSignal`.
