@@ -77,6 +77,36 @@ const PROCESS_ENTRY = new URL("./ProcessEntry.ts", import.meta.url)
 
 const noop = (): void => {}
 
+// Flags that say what this process runs rather than how Node runs: code
+// given on the command line (`-e`, `-p`, with `--input-type`), a REPL, a
+// syntax check, the test runner, a watcher. A worker runs its own entry, so
+// it inherits every flag but these.
+const dropWithValue = new Set(["-e", "--eval", "-p", "--print", "--input-type", "--watch-path", "--test-name-pattern", "--test-reporter", "--test-reporter-destination"])
+const dropAlone = new Set(["-i", "--interactive", "-c", "--check", "--test", "--watch", "--watch-preserve-output", "--test-only"])
+
+/**
+ * The Node flags a worker inherits: this process's `execArgv` without those
+ * that name what to run (`-e code`, `--input-type`, `--test`, ...).
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const inheritedExecArgv = (argv: ReadonlyArray<string> = process.execArgv): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    const eq = a.indexOf("=")
+    const name = eq > 0 && a.startsWith("--") ? a.slice(0, eq) : a
+    if (dropWithValue.has(name)) {
+      if (eq < 0 || !a.startsWith("--")) i++
+      continue
+    }
+    if (dropAlone.has(name)) continue
+    out.push(a)
+  }
+  return out
+}
+
 /**
  * Starts a worker thread.
  *
@@ -90,6 +120,7 @@ export const startThread = (options: SpawnOptions = {}): Link => {
   const w = new Worker(THREAD_ENTRY, {
     workerData: { port: port2, sab },
     transferList: [port2 as unknown as ArrayBuffer],
+    execArgv: inheritedExecArgv(),
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     name: options.name ?? "rankflow pool worker"
   })
@@ -157,7 +188,7 @@ export const startThread = (options: SpawnOptions = {}): Link => {
  * @since 0.2.0
  */
 export const startProcess = (options: SpawnOptions = {}): Link => {
-  const flags = [...process.execArgv, ...(options.execArgv ?? [])]
+  const flags = [...inheritedExecArgv(), ...(options.execArgv ?? [])]
   const heap = options.resourceLimits?.maxOldGenerationSizeMb
   if (heap !== undefined) flags.push(`--max-old-space-size=${heap}`)
   const child = spawn(process.execPath, [...flags, PROCESS_ENTRY.pathname], {
