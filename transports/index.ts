@@ -7,6 +7,7 @@
 import type { World } from "../core/index.ts"
 import { launcher as inproc } from "./inproc/Inproc.ts"
 import { launcher as process } from "./process/Process.ts"
+import { launcher as tcp } from "./tcp/Launcher.ts"
 import { launcher as websocket } from "./websocket/Websocket.ts"
 import { launcher as worker } from "./worker/Worker.ts"
 
@@ -16,7 +17,7 @@ import { launcher as worker } from "./worker/Worker.ts"
  * @category registry
  * @since 0.1.0
  */
-export const launchers: Readonly<Record<string, World.Launcher>> = { inproc, worker, process, websocket }
+export const launchers: Readonly<Record<string, World.Launcher>> = { inproc, worker, process, tcp, websocket }
 
 /**
  * Transport names, for help texts.

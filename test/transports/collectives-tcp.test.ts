@@ -1,0 +1,5 @@
+/** The collective conformance suite on the TCP transport: a child process per rank, TCP sockets on 127.0.0.1 between them. */
+import test from "ava"
+import { collectiveConformance } from "./collective-conformance.ts"
+
+collectiveConformance(test, "tcp", [1, 2, 3, 4])
