@@ -1,0 +1,176 @@
+/**
+ * WebSocket stream transports in this process over real sockets on
+ * 127.0.0.1, for the WebSocket transport's tests: a world of engines whose
+ * connectors remember their streams (so a test can break them), certificates
+ * made with `openssl` in a temporary directory, and a raw WebSocket client
+ * that speaks the stream protocol's bytes.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { Duplex } from "node:stream"
+import { WebSocket } from "ws"
+import { type Engine, World } from "../../core/index.ts"
+import { Parser } from "../../transports/stream/Framing.ts"
+import { type Connector, type LogEntry, StreamTransport, type StreamOptions } from "../../transports/stream/Transport.ts"
+import { WebSocketConnector, type WebSocketOptions } from "../../transports/websocket/Endpoint.ts"
+
+export const SECRET = new TextEncoder().encode("ws-k3y-41d0-88ce")
+
+/** A WebSocket connector that keeps every stream it opens or accepts. */
+export class Recording implements Connector {
+  readonly name = "websocket"
+  readonly streams: Array<Duplex> = []
+  readonly inner: WebSocketConnector
+  constructor(options: WebSocketOptions) {
+    this.inner = new WebSocketConnector(options)
+  }
+  listen(accept: (s: Duplex) => void): Promise<void> {
+    return this.inner.listen((s) => {
+      this.streams.push(s)
+      accept(s)
+    })
+  }
+  async dial(peer: number): Promise<Duplex> {
+    const s = await this.inner.dial(peer)
+    this.streams.push(s)
+    return s
+  }
+  close(): void {
+    this.inner.close()
+  }
+  /** Destroys every open stream (the WebSocket between two live ranks breaks). */
+  breakAll(): number {
+    let n = 0
+    for (const s of this.streams) {
+      if (!s.destroyed) {
+        s.destroy()
+        n++
+      }
+    }
+    return n
+  }
+}
+
+export interface WsWorld {
+  readonly urls: ReadonlyArray<string>
+  readonly transports: Array<StreamTransport>
+  readonly engines: Array<Engine.Engine>
+  readonly connectors: Array<Recording>
+  readonly logs: Array<LogEntry>
+  readonly close: () => void
+}
+
+/**
+ * A world of `size` WebSocket stream transports in this process, started;
+ * `ws` gives each rank's connector options (TLS), `secrets` each rank's
+ * secret.
+ */
+export const wsWorld = async (
+  size: number,
+  options: StreamOptions = {},
+  ws: (rank: number) => Partial<WebSocketOptions> = () => ({}),
+  secrets?: ReadonlyArray<Uint8Array>
+): Promise<WsWorld> => {
+  const logs: Array<LogEntry> = []
+  const log = (e: LogEntry) => logs.push(e)
+  const connectors = Array.from({ length: size }, (_, rank) => new Recording({ log, ...ws(rank), rank }))
+  const urls = await Promise.all(connectors.map((c) => c.inner.bind()))
+  for (const c of connectors) c.inner.setAddresses(urls)
+  const transports = connectors.map((connector, rank) =>
+    new StreamTransport({ log, ...options, rank, size, world: "ws-test-world", secret: secrets?.[rank] ?? SECRET, connector })
+  )
+  const engines = transports.map((t) => World.makeEngine(t, { onWarning: () => {} }))
+  await Promise.all(transports.map((t) => t.start()))
+  return {
+    urls,
+    transports,
+    engines,
+    connectors,
+    logs,
+    close: () => {
+      for (const e of engines) e.close()
+      for (const t of transports) t.close()
+    }
+  }
+}
+
+/** Runs a program (Promise face) on every rank of a test world. */
+export const run = <A>(w: WsWorld, program: World.Program<A>) => Promise.all(w.engines.map((e) => World.runRank(e, program as World.Program)))
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Resolves when `cond()` holds (checked every 5 ms), or rejects after `ms`. */
+export const until = async (cond: () => boolean, ms = 5000, what = "a condition"): Promise<void> => {
+  const t0 = performance.now()
+  while (!cond()) {
+    if (performance.now() - t0 > ms) throw new Error(`${what} did not hold within ${ms} ms`)
+    await sleep(5)
+  }
+}
+
+/** A raw WebSocket client at `url`: send bytes, see the stream protocol's frames that come back and when it closes. */
+export interface RawWs {
+  readonly ws: WebSocket
+  readonly frames: Array<{ kind: number; tag: number; src: number; seq: number; body: Uint8Array }>
+  readonly opened: Promise<void>
+  readonly closed: Promise<void>
+}
+
+export const rawWs = (url: string): RawWs => {
+  const ws = new WebSocket(url, { perMessageDeflate: false })
+  const parser = new Parser({ maxFrame: 1 << 20, preamble: true, rank: -1 })
+  const r: RawWs = {
+    ws,
+    frames: [],
+    opened: new Promise((resolve, reject) => (ws.once("open", () => resolve()), ws.once("error", reject))),
+    closed: new Promise((resolve) => ws.once("close", () => resolve()))
+  }
+  ws.on("error", () => {})
+  ws.on("message", (data: Buffer) => {
+    parser.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), (f, body) =>
+      r.frames.push({ kind: f.kind, tag: f.tag, src: f.src, seq: f.seq, body: body.slice() }))
+  })
+  return r
+}
+
+/** PEM files for mutual TLS, made with openssl: a CA and a certificate it signs, and another CA with its own. */
+export interface Certs {
+  readonly dir: string
+  /** The world's CA and a certificate it signs (every rank's). */
+  readonly ca: string
+  readonly cert: string
+  readonly key: string
+  /** Another CA and a certificate it signs: not the world's. */
+  readonly otherCa: string
+  readonly otherCert: string
+  readonly otherKey: string
+  readonly rm: () => void
+}
+
+export const makeCerts = (): Certs => {
+  const dir = mkdtempSync(join(tmpdir(), "rankflow-certs-"))
+  const ssl = (...args: Array<string>) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] })
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+  for (const name of ["ca", "other-ca"]) {
+    ssl("req", "-x509", ...ec, "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=rankflow test ${name}`)
+  }
+  for (const [name, ca] of [["rank", "ca"], ["other", "other-ca"]] as const) {
+    ssl("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=rankflow ${name}`)
+    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.pem`, "-days", "2")
+  }
+  const p = (f: string) => join(dir, f)
+  readFileSync(p("rank.pem"))
+  return {
+    dir,
+    ca: p("ca.pem"),
+    cert: p("rank.pem"),
+    key: p("rank.key"),
+    otherCa: p("other-ca.pem"),
+    otherCert: p("other.pem"),
+    otherKey: p("other.key"),
+    rm: () => rmSync(dir, { recursive: true, force: true })
+  }
+}
