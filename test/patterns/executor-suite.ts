@@ -2,6 +2,8 @@
 // times asserted (orderings, counts and states only). Tasks that must wait
 // are gated on queues the test controls.
 import test from "ava"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import {
   ALL_COMPLETED,
@@ -37,6 +39,27 @@ const throwsLater = task<typeof T.throwsLater>(tasks, "throwsLater")
 const hog = task<typeof T.hog>(tasks, "hog")
 const exitOn = task<typeof T.exitOn>(tasks, "exitOn")
 const throwsNow = task<typeof T.throwsNow>(tasks, "throwsNow")
+const moveBack = task<typeof T.moveBack>(tasks, "moveBack")
+const keptBytes = task<typeof T.keptBytes>(tasks, "keptBytes")
+const root = fileURLToPath(new URL("../../", import.meta.url))
+
+/**
+ * Runs `body` with a gate (a queue the gated calls wait on) and opens it
+ * `opens` times at the end whatever happens, so that a failed assertion
+ * leaves no call blocked and the executor can shut down.
+ */
+const withGate = async (body: (gate: Queue<unknown>) => Promise<void>, opens = 3): Promise<void> => {
+  const gate = new Queue<unknown>()
+  try {
+    await body(gate)
+  } finally {
+    for (let i = 0; i < opens; i++) await gate.put("go")
+  }
+}
+
+const until = async (cond: () => boolean): Promise<void> => {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5))
+}
 
 export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOptions) => Executor): void => {
   const t = (name: string) => `${kind}: ${name}`
@@ -124,33 +147,34 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
 
   test(t("map's timeout throws TimeoutError while a call is still running"), async (t) => {
     await using ex = make({ maxWorkers: 1 })
-    const gate = new Queue<unknown>()
-    const run = ex.map(gated, [gate], ["late"], { timeout: 50 })
-    await t.throwsAsync(Promise.resolve(run), { instanceOf: TimeoutError })
-    await gate.put("go")
+    await withGate(async (gate) => {
+      const run = ex.map(gated, [gate], ["late"], { timeout: 50 })
+      await t.throwsAsync(Promise.resolve(run), { instanceOf: TimeoutError })
+    })
   })
 
   test(t("wait: FIRST_COMPLETED, FIRST_EXCEPTION and ALL_COMPLETED"), async (t) => {
     await using ex = make({ maxWorkers: 3 })
-    const gate = new Queue<unknown>()
-    const quick = ex.submit(square, 2)
-    const held = ex.submit(gated, gate, "held")
-    let r = await wait([quick, held], { returnWhen: FIRST_COMPLETED })
-    t.deepEqual([r.done.has(quick), r.notDone.has(held)], [true, true])
+    await withGate(async (gate) => {
+      const quick = ex.submit(square, 2)
+      const held = ex.submit(gated, gate, "held")
+      let r = await wait([quick, held], { returnWhen: FIRST_COMPLETED })
+      t.deepEqual([r.done.has(quick), r.notDone.has(held)], [true, true])
 
-    const failing = ex.submit(() => {
-      throw new Error("x")
+      const failing = ex.submit(() => {
+        throw new Error("x")
+      })
+      r = await wait([held, failing], { returnWhen: FIRST_EXCEPTION })
+      t.true(r.done.has(failing))
+      t.true(r.notDone.has(held))
+
+      r = await wait([quick, held], { timeout: 30 })
+      t.is(r.notDone.size, 1)
+      await gate.put("go")
+      r = await wait([quick, held, failing], { returnWhen: ALL_COMPLETED })
+      t.is(r.done.size, 3)
+      t.is(r.notDone.size, 0)
     })
-    r = await wait([held, failing], { returnWhen: FIRST_EXCEPTION })
-    t.true(r.done.has(failing))
-    t.true(r.notDone.has(held))
-
-    r = await wait([quick, held], { timeout: 30 })
-    t.is(r.notDone.size, 1)
-    await gate.put("go")
-    r = await wait([quick, held, failing], { returnWhen: ALL_COMPLETED })
-    t.is(r.done.size, 3)
-    t.is(r.notDone.size, 0)
   })
 
   test(t("asCompleted yields futures in the order they complete"), async (t) => {
@@ -159,10 +183,14 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
     const fs = gates.map((g, i) => ex.submit(gated, g, i))
     const order: Array<number> = []
     const it = asCompleted(fs)
-    for (const i of [2, 0, 1]) {
-      await gates[i]!.put("go")
-      const { value } = await it.next()
-      order.push(await value!.result())
+    try {
+      for (const i of [2, 0, 1]) {
+        await gates[i]!.put("go")
+        const { value } = await it.next()
+        order.push(await value!.result())
+      }
+    } finally {
+      for (const [i, g] of gates.entries()) if (!fs[i]!.done()) await g.put("go")
     }
     t.deepEqual(order, [2, 0, 1])
     t.true((await it.next()).done)
@@ -170,8 +198,7 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
 
   test(t("asCompleted's timeout throws TimeoutError with the count left"), async (t) => {
     await using ex = make({ maxWorkers: 2 })
-    const gate = new Queue<unknown>()
-    try {
+    await withGate(async (gate) => {
       const first = ex.submit(square, 1)
       const fs = [first, ex.submit(gated, gate, 0)]
       await first
@@ -181,37 +208,39 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
       }, { instanceOf: TimeoutError })
       t.deepEqual(seen, [first])
       t.is(e!.pending, 1)
-    } finally {
-      await gate.put("go")
-    }
+    })
   })
 
   test(t("result(timeout) rejects with TimeoutError and the call goes on"), async (t) => {
     await using ex = make({ maxWorkers: 1 })
-    const gate = new Queue<unknown>()
-    const f = ex.submit(gated, gate, "v")
-    await t.throwsAsync(f.result(20), { instanceOf: TimeoutError })
-    await t.throwsAsync(f.exception(20), { instanceOf: TimeoutError })
-    t.false(f.done())
-    await gate.put("go")
-    t.is(await f.result(), "v")
+    await withGate(async (gate) => {
+      const f = ex.submit(gated, gate, "v")
+      await t.throwsAsync(f.result(20), { instanceOf: TimeoutError })
+      await t.throwsAsync(f.exception(20), { instanceOf: TimeoutError })
+      t.false(f.done())
+      await gate.put("go")
+      t.is(await f.result(), "v")
+    })
   })
 
   test(t("cancel removes queued calls without touching the running one"), async (t) => {
     await using ex = make({ maxWorkers: 1 })
-    const gate = new Queue<unknown>()
-    const running = ex.submit(gated, gate, "ran")
-    const queued = ex.submit(square, 5)
-    const after = ex.submit(square, 6)
-    while (!running.running()) await new Promise((r) => setTimeout(r, 5))
-    t.true(queued.cancel())
-    t.true(queued.cancelled())
-    t.false(running.cancel())
-    await t.throwsAsync(queued.result(), { instanceOf: CancelledError })
-    await gate.put("go")
-    t.is(await running, "ran")
-    t.is(await after, 36)
-    t.is(ex.metrics().cancelled, 1)
+    await withGate(async (gate) => {
+      const running = ex.submit(gated, gate, "ran")
+      const queued = ex.submit(square, 5)
+      const after = ex.submit(square, 6)
+      await until(() => running.running())
+      t.true(queued.cancel())
+      t.true(queued.cancelled())
+      t.false(running.cancel())
+      t.true(running.running())
+      await t.throwsAsync(queued.result(), { instanceOf: CancelledError })
+      await gate.put("go")
+      t.is(await running, "ran")
+      t.is(await after, 36)
+      t.false(after.cancel())
+      t.is(ex.metrics().cancelled, 1)
+    })
   })
 
   test(t("abort: the running call sees its AbortSignal and cleans up"), async (t) => {
@@ -254,15 +283,17 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
 
   test(t("a per-call timeout counts from when the call starts, not from when it was queued"), async (t) => {
     await using ex = make({ maxWorkers: 1 })
-    const gate = new Queue<unknown>()
-    const first = ex.submit(gated, gate, "first")
-    const second = ex.submitWith({ timeout: 400 }, square, 8)
-    // the second waits in the queue longer than its timeout
-    await new Promise((r) => setTimeout(r, 700))
-    t.false(second.done())
-    await gate.put("go")
-    t.is(await first, "first")
-    t.is(await second, 64)
+    await withGate(async (gate) => {
+      const first = ex.submit(gated, gate, "first")
+      const second = ex.submitWith({ timeout: 400 }, square, 8)
+      // the second waits in the queue longer than its timeout
+      await new Promise((r) => setTimeout(r, 700))
+      t.false(second.done())
+      t.false(second.running())
+      await gate.put("go")
+      t.is(await first, "first")
+      t.is(await second, 64)
+    })
   })
 
   test(t("a per-call timeout aborts the call cooperatively: the call sees TimeoutError and cleans up"), async (t) => {
@@ -358,35 +389,108 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
 
   test(t("a bounded queue refuses past maxQueue, ready() waits for room, submitEffect waits by itself"), async (t) => {
     await using ex = make({ maxWorkers: 1, maxQueue: 2 })
-    const gate = new Queue<unknown>()
-    const running = ex.submit(gated, gate, 0)
-    while (!running.running()) await new Promise((r) => setTimeout(r, 5))
-    const a = ex.submit(square, 1)
-    const b = ex.submit(square, 2)
-    t.throws(() => ex.submit(square, 3), { instanceOf: QueueFull })
-    const third = Effect.runPromise(ex.submitEffect(square, 3))
-    let ready = false
-    const r = ex.ready().then(() => (ready = true))
-    t.false(ready)
-    await gate.put("go")
-    await r
-    t.true(ready)
-    t.deepEqual(await Promise.all([running, a, b, third]), [0, 1, 4, 9])
+    await withGate(async (gate) => {
+      const running = ex.submit(gated, gate, 0)
+      await until(() => running.running())
+      const a = ex.submit(square, 1)
+      const b = ex.submit(square, 2)
+      t.throws(() => ex.submit(square, 3), { instanceOf: QueueFull })
+      t.is(ex.metrics().queued, 2)
+      const third = Effect.runPromise(ex.submitEffect(square, 3))
+      let ready = false
+      const r = ex.ready().then(() => (ready = true))
+      await new Promise((res) => setImmediate(res))
+      t.false(ready)
+      await gate.put("go")
+      await r
+      t.true(ready)
+      t.deepEqual(await Promise.all([running, a, b, third]), [0, 1, 4, 9])
+    })
   })
 
   test(t("shutdown: cancelFutures cancels what waits, and later submits fail"), async (t) => {
     const ex = make({ maxWorkers: 1 })
-    const gate = new Queue<unknown>()
-    const running = ex.submit(gated, gate, "ran")
-    const queued = ex.submit(square, 2)
-    while (!running.running()) await new Promise((r) => setTimeout(r, 5))
-    const done = ex.shutdown({ cancelFutures: true })
-    t.true(queued.cancelled())
-    t.throws(() => ex.submit(square, 1), { instanceOf: ShutdownError })
-    await gate.put("go")
-    await done
-    t.is(await running, "ran")
-    t.is(ex.metrics().workers, 0)
+    try {
+      await withGate(async (gate) => {
+        const running = ex.submit(gated, gate, "ran")
+        const queued = ex.submit(square, 2)
+        await until(() => running.running())
+        const done = ex.shutdown({ cancelFutures: true })
+        t.true(queued.cancelled())
+        t.false(running.done())
+        t.throws(() => ex.submit(square, 1), { instanceOf: ShutdownError })
+        await gate.put("go")
+        await done
+        t.is(await running, "ran")
+        t.is(ex.metrics().workers, 0)
+      })
+    } finally {
+      await ex.shutdown()
+    }
+  })
+
+  test(t("shutdown({ wait: false }) returns at once; running and queued calls still finish"), async (t) => {
+    const ex = make({ maxWorkers: 1 })
+    try {
+      await withGate(async (gate) => {
+        const running = ex.submit(gated, gate, "ran")
+        const queued = ex.submit(square, 3)
+        await until(() => running.running())
+        await ex.shutdown({ wait: false })
+        t.false(running.done())
+        t.false(queued.done())
+        t.throws(() => ex.submit(square, 1), { instanceOf: ShutdownError })
+        await gate.put("go")
+        t.is(await running, "ran")
+        t.is(await queued, 9)
+      })
+      await ex.shutdown()
+      t.is(ex.metrics().workers, 0)
+    } finally {
+      await ex.shutdown()
+    }
+  })
+
+  test(t("await using shuts the executor down at the end of the block, waiting for its calls"), async (t) => {
+    let outside: Executor | undefined
+    let pending: Future<number> | undefined
+    {
+      await using ex = make({ maxWorkers: 2 })
+      outside = ex
+      t.deepEqual(await ex.map(square, [1, 2, 3]), [1, 4, 9])
+      pending = ex.submit(async (x: number) => {
+        await new Promise((r) => setTimeout(r, 50))
+        return x
+      }, 5)
+    }
+    t.true(pending.done())
+    t.is(await pending, 5)
+    t.is(outside.metrics().workers, 0)
+    t.throws(() => outside!.submit(square, 1), { instanceOf: ShutdownError })
+  })
+
+  test(t("map is lazy with buffersize: it pulls from an endless input only as results are consumed"), async (t) => {
+    await using ex = make({ maxWorkers: 2 })
+    let pulled = 0
+    function* naturals() {
+      for (let i = 0;; i++) {
+        pulled++
+        yield i
+      }
+    }
+    const got: Array<number> = []
+    for await (const y of ex.map(square, naturals(), { buffersize: 4 })) {
+      got.push(y)
+      if (got.length === 10) break
+    }
+    t.deepEqual(got, Array.from({ length: 10 }, (_, i) => i * i))
+    t.true(pulled <= 10 + 4, `pulled ${pulled}`)
+    // and with chunks: at most buffersize chunks ahead
+    pulled = 0
+    const it = ex.map(square, naturals(), { buffersize: 2, chunksize: 5 })
+    t.is((await it.next()).value, 0)
+    t.true(pulled <= 5 * (1 + 2), `pulled ${pulled}`)
+    await it.return!()
   })
 
   test(t("typed arrays travel as their kind; move() hands buffers over without copying"), async (t) => {
@@ -402,8 +506,29 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
     t.is(out[999], 3)
     // moved to a thread (detached here); copied to a process
     t.is(data.length, kind === "thread" ? 0 : 1000)
+    t.is(data.buffer.byteLength, kind === "thread" ? 0 : 8000)
+    // and back: the worker's own array is detached there once moved to us
+    const back = await ex.submit(moveBack, 1000)
+    t.true(back instanceof Float64Array)
+    t.deepEqual([back.length, back[0], back[999]], [1000, 2, 2])
+    t.is(await ex.submit(keptBytes), kind === "thread" ? 0 : 8000)
     const pair = await ex.submit((o: { xs: Int32Array; n: number }) => o.xs.length + o.n, move({ xs: new Int32Array(5), n: 1 }, []))
     t.is(pair, 6)
+  })
+
+  test(t("metrics show queued and running calls while they wait and run"), async (t) => {
+    await using ex = make({ maxWorkers: 1 })
+    await withGate(async (gate) => {
+      const running = ex.submit(gated, gate, 1)
+      const queued = [ex.submit(square, 1), ex.submit(square, 2), ex.submit(square, 3)]
+      await until(() => running.running())
+      const m = ex.metrics()
+      t.deepEqual([m.running, m.queued, m.completed, m.workers], [1, 3, 0, 1])
+      await gate.put("go")
+      await Promise.all([running, ...queued])
+      const after = ex.metrics()
+      t.deepEqual([after.running, after.queued, after.completed], [0, 0, 4])
+    })
   })
 
   test(t("metrics count calls and their run times"), async (t) => {
@@ -420,6 +545,23 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
     t.is(m.runTime.count, 101)
     t.true(m.runTime.p50 <= m.runTime.p99)
     t.true(m.batches <= 101)
+  })
+
+  test(t("an executor in a program given with node -e starts its workers"), async (t) => {
+    const cls = kind === "thread" ? "ThreadPoolExecutor" : "ProcessPoolExecutor"
+    const source = `import { ${cls} } from "rankflow/patterns/executor"
+      const ex = new ${cls}(1)
+      console.log(await ex.submit((x) => x + 1, 41))
+      await ex.shutdown()`
+    const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--input-type=module", "-e", source], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+      let text = ""
+      child.stdout.on("data", (d) => (text += d))
+      child.stderr.on("data", (d) => (text += d))
+      child.on("close", (code) => resolve({ code, text }))
+    })
+    t.is(out.text.trim(), "42")
+    t.is(out.code, 0)
   })
 
   test(t("the Effect face: submitEffect, Future.toEffect with typed failures, interruption aborts"), async (t) => {
