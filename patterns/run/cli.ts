@@ -3,6 +3,8 @@
  * `rankflow run`: run a module on every rank of a world, like mpirun.
  *
  *     rankflow run -n 4 [--transport worker|inproc] [--tag-output] [--timeout SECONDS] app.ts [args...]
+ *     rankflow run -n 8 --listen HOST:PORT [--local K] app.ts [args...]   (the head of a multi-machine world)
+ *     rankflow join HOST:PORT [-n K] app.ts [args...]                      (on each other machine)
  *
  * Every rank runs the module's default export (an async function of the
  * communicator, or an Effect that needs it) and sees `args` in
@@ -15,10 +17,12 @@
  * @since 0.1.0
  */
 import { readFileSync } from "node:fs"
+import { availableParallelism } from "node:os"
 import { pathToFileURL } from "node:url"
 import { resolve } from "node:path"
 import { Errors } from "../../core/index.ts"
 import { names } from "../../transports/index.ts"
+import { join } from "../../transports/tcp/Join.ts"
 import { runWorld } from "./index.ts"
 
 const usage = `usage: rankflow run -n N [options] app.ts [args...]
@@ -33,8 +37,19 @@ options:
   --timeout SECONDS     end the world after this long (exit 124)
   --eager-limit BYTES   largest message sent without rendezvous
   --spin MICROS         how long a waiting rank spins before it sleeps
+  --listen HOST:PORT    head of a multi-machine world over TCP: run --local
+                        ranks here, the others join from other machines
+  --local K             ranks run on this machine with --listen (default: its CPUs)
+  --advertise HOST      the host other machines dial this machine's ranks at
   -h, --help            this text
   --version             rankflow's version
+
+usage: rankflow join HOST:PORT [-n K] [--advertise HOST] app.ts [args...]
+
+Runs K ranks (default: this machine's CPUs) of the world whose head listens
+at HOST:PORT; their output and outcome go to the head. Both sides take the
+secret from RANKFLOW_SECRET or RANKFLOW_SECRET_FILE, and mutual TLS from
+RANKFLOW_TLS_CERT, RANKFLOW_TLS_KEY and RANKFLOW_TLS_CA when set.
 `
 
 const fail = (msg: string): never => {
@@ -55,6 +70,9 @@ interface Parsed {
   timeout: number | undefined
   eagerLimit: number | undefined
   spin: number | undefined
+  listen: string | undefined
+  local: number | undefined
+  advertise: string | undefined
   app: string
   args: Array<string>
 }
@@ -72,6 +90,9 @@ const parseRun = (argv: ReadonlyArray<string>): Parsed => {
     else if (flag === "--timeout") p.timeout = number(flag, value())
     else if (flag === "--eager-limit") p.eagerLimit = number(flag, value())
     else if (flag === "--spin") p.spin = number(flag, value())
+    else if (flag === "--listen") p.listen = value()
+    else if (flag === "--local") p.local = number(flag, value())
+    else if (flag === "--advertise") p.advertise = value()
     else if (flag === "-h" || flag === "--help") {
       process.stdout.write(usage)
       process.exit(0)
@@ -80,8 +101,42 @@ const parseRun = (argv: ReadonlyArray<string>): Parsed => {
   }
   if (p.size === undefined || !Number.isInteger(p.size) || p.size < 1) fail("-n N (a positive whole number of ranks) is required")
   if (!names.includes(p.transport!)) fail(`unknown transport "${p.transport}"; known: ${names.join(", ")}`)
+  if (p.listen !== undefined) {
+    if (argv.some((a) => a === "--transport" || a.startsWith("--transport=")) && p.transport !== "tcp") fail("--listen runs a tcp world")
+    p.transport = "tcp"
+  } else if (p.local !== undefined) fail("--local goes with --listen")
   if (i >= argv.length) fail("no module to run")
   return { ...(p as Parsed), app: argv[i]!, args: argv.slice(i + 1) }
+}
+
+/** `rankflow join HOST:PORT [-n K] [--advertise HOST] app.ts [args...]` */
+const joinCommand = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const [coordinator, ...rest] = argv
+  if (coordinator === undefined || coordinator.startsWith("-")) fail("join needs the head's HOST:PORT")
+  let want = availableParallelism()
+  let advertise: string | undefined
+  let i = 0
+  for (; i < rest.length; i++) {
+    const a = rest[i]!
+    if (a === "-n" || a === "--np") want = number(a, rest[++i])
+    else if (a === "--advertise") advertise = rest[++i]
+    else if (a.startsWith("-")) fail(`unknown option ${a}`)
+    else break
+  }
+  if (!Number.isInteger(want) || want < 1) fail("-n K must be a positive whole number of ranks")
+  if (i >= rest.length) fail("no module to run")
+  try {
+    return await join({
+      coordinator: coordinator!,
+      want,
+      program: pathToFileURL(resolve(rest[i]!)).href,
+      argv: rest.length > i + 1 ? rest.slice(i + 1) : undefined,
+      advertise
+    })
+  } catch (e) {
+    process.stderr.write(`rankflow: join ${coordinator}: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
+  }
 }
 
 const main = async (argv: ReadonlyArray<string>): Promise<number> => {
@@ -95,6 +150,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     process.stdout.write(usage)
     return command === undefined ? 2 : 0
   }
+  if (command === "join") return joinCommand(rest)
   if (command !== "run") fail(`unknown command "${command}"`)
   const o = parseRun(rest)
   const url = pathToFileURL(resolve(o.app))
@@ -106,6 +162,9 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         transport: o.transport,
         argv: o.args,
         tagOutput: o.tagOutput,
+        ...(o.listen !== undefined || o.advertise !== undefined
+          ? { transportOptions: { listen: o.listen, local: o.local, advertise: o.advertise } }
+          : {}),
         timeout: o.timeout === undefined ? undefined : o.timeout * 1000,
         engine: {
           ...(o.eagerLimit !== undefined ? { eagerLimit: o.eagerLimit } : {}),

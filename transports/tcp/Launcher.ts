@@ -180,6 +180,21 @@ export const pack = (v: unknown): string => Buffer.from(Codec.encode(v)).toStrin
  */
 export const unpack = (s: unknown): unknown => (typeof s === "string" ? Codec.decode(new Uint8Array(Buffer.from(s, "base64"))) : undefined)
 
+/**
+ * A wire error (`Errors.toWire`) as {@link pack}ed bytes; one the codec
+ * cannot carry travels as its message.
+ *
+ * @category internals
+ * @since 0.1.0
+ */
+export const packError = (wire: unknown): string => {
+  try {
+    return pack(wire)
+  } catch {
+    return pack({ _error: "Error", message: String((wire as { message?: unknown })?.message ?? wire) })
+  }
+}
+
 const tlsFrom = (o: Readonly<Record<string, unknown>> | undefined): TlsOptions | undefined => {
   const t = o?.tls as { cert: string; key: string; ca: string } | undefined
   if (t !== undefined) return loadTls(t)
@@ -237,7 +252,10 @@ export const launcher: World.Launcher = {
 
     const tellAll = (m: { type: string }, except: number): void => {
       locals.forEach((c, r) => r !== except && c.tell(m))
-      for (const ch of channels(except)) ch.send({ ...m, t: m.type })
+      if (agents.size === 0) return
+      const { type, error, ...rest } = m as { type: string; error?: unknown }
+      const packed = error === undefined ? undefined : packError(error)
+      for (const ch of channels(except)) ch.send({ ...rest, t: type, ...(packed === undefined ? {} : { error: packed }) })
     }
 
     const end = async (stop: boolean): Promise<void> => {
