@@ -17,6 +17,7 @@
 import * as Effect from "effect/Effect"
 import { Comm as EffectComm } from "../../core/index.ts"
 import { Comm } from "../../core/promise/index.ts"
+import { bindRunner } from "../pool/Channel.ts"
 import type { Link } from "../pool/Link.ts"
 import { Runner, type ToWorker } from "../pool/Runner.ts"
 import { WorkerPool } from "../pool/WorkerPool.ts"
@@ -99,6 +100,9 @@ const serve = async (comm: Comm, root: number): Promise<void> => {
       void comm.send({ t: "bye" }, root, TAG_RESULT).catch(noop).then(done)
     }
   })
+  // Queues and pipes passed to a call reach their home (the root) through
+  // this rank's runner.
+  bindRunner(runner)
   const loop = async (): Promise<void> => {
     for (;;) {
       const m = await comm.recv<ToWorker>(root, TAG_TASK)
