@@ -126,7 +126,7 @@ test.serial("wss: ranks with the world's certificates talk; a client with no cer
         })
       const { readFileSync } = await import("node:fs")
       const pemOf = (p: string) => readFileSync(p, "utf8")
-      const tlsRefusals = () => w.logs.filter((l) => l.rank === 0 && l.code === "ERR_TLS").length
+      const tlsRefusals = () => w.logs.filter((l) => l.rank === 0 && l.level === "warn" && l.code === "ERR_TLS").length
       // No client certificate at all (it trusts the server).
       const none = await attempt({ ca: pemOf(certs.ca) })
       t.not(none, "open")
@@ -146,6 +146,9 @@ test.serial("wss: ranks with the world's certificates talk; a client with no cer
       })
       t.not(plain, "open")
       t.log(`refused: no certificate: ${none}; other CA: ${other}; server distrusted: ${distrust}; plain ws: ${plain}`)
+      const said = w.logs.filter((l) => l.level === "warn" && l.code === "ERR_TLS").map((l) => l.message)
+      t.regex(said[0]!, /presented no certificate/)
+      t.regex(said[1]!, /its certificate is not the world's/)
     })
     t.deepEqual(values, WORKED)
     t.is(w.transports[1]!.connectionsTo(0), 1)

@@ -155,11 +155,11 @@ export class WebSocketConnector implements Connector {
     return this.tls === undefined ? "ws" : "wss"
   }
 
-  private log(code: Code, message: string): void {
-    const entry: LogEntry = { level: "warn", rank: this.rank, peer: -1, code, message: `closed a connection: ${code}: ${message}` }
+  private log(code: Code, message: string, level: LogEntry["level"] = "warn"): void {
+    const entry: LogEntry = { level, rank: this.rank, peer: -1, code, message: `closed a connection: ${code}: ${message}` }
     try {
       if (this.logTo !== undefined) this.logTo(entry)
-      else process.stderr.write(`rankflow: rank ${this.rank}: ${entry.message}\n`)
+      else if (level === "warn") process.stderr.write(`rankflow: rank ${this.rank}: ${entry.message}\n`)
     } catch {
       // a log that throws must not break the listener
     }
@@ -179,7 +179,18 @@ export class WebSocketConnector implements Connector {
       }
       const server: Server = this.tls === undefined
         ? createHttpServer({ maxHeaderSize: 8192 }, onRequest)
-        : createHttpsServer({ ...this.tls, requestCert: true, rejectUnauthorized: true, maxHeaderSize: 8192 }, onRequest)
+        : createHttpsServer({ ...this.tls, requestCert: true, rejectUnauthorized: false, maxHeaderSize: 8192 }, onRequest)
+      if (this.tls !== undefined) {
+        // Node would drop a client whose certificate fails silently; this refuses it
+        // the same way (before a byte of HTTP is read) and says why.
+        server.on("secureConnection", (socket: TLSSocket) => {
+          if (socket.authorized) return
+          const cert = socket.getPeerCertificate()
+          const why = cert === null || Object.keys(cert).length === 0 ? "it presented no certificate" : `its certificate is not the world's (${String(socket.authorizationError)})`
+          this.log("ERR_TLS", `a TLS client from ${socket.remoteAddress ?? "?"} is refused: ${why}`)
+          socket.destroy()
+        })
+      }
       const wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload, perMessageDeflate: false, clientTracking: false })
       wss.on("wsClientError", (e: Error, socket: Duplex, req: IncomingMessage) => {
         this.log("ERR_BAD_REQUEST", `a WebSocket upgrade from ${req.socket.remoteAddress ?? "?"} failed: ${e.message}`)
@@ -209,7 +220,9 @@ export class WebSocketConnector implements Connector {
         setTimeout(() => socket.destroy(), 1000).unref()
       })
       server.on("tlsClientError", (e: NodeJS.ErrnoException, socket: TLSSocket) => {
-        this.log("ERR_TLS", `a TLS handshake from ${socket?.remoteAddress ?? "?"} failed: ${e.code ?? e.message}`)
+        // A peer that hangs up in its TLS handshake (a rank exiting while it dials) is not bad input.
+        const hungUp = e.code === "ECONNRESET" || e.code === "EPIPE"
+        this.log("ERR_TLS", `a TLS handshake from ${socket?.remoteAddress ?? "?"} failed: ${e.code ?? e.message}`, hungUp ? "info" : "warn")
         socket?.destroy()
       })
       server.once("error", reject)
