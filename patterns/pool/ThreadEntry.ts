@@ -10,6 +10,7 @@
  */
 import { getHeapStatistics } from "node:v8"
 import { getEnvironmentData, type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads"
+import { Codec } from "../../core/index.ts"
 import { Runner, type ToWorker } from "./Runner.ts"
 import { bindRunner } from "./Channel.ts"
 
@@ -18,6 +19,22 @@ import { bindRunner } from "./Channel.ts"
 // rebuild them over the same memory. Threads of programs that never share
 // memory do not pay for loading the primitives.
 if (getEnvironmentData("rankflow/patterns/sync/heap") !== undefined) await import("../sync/index.ts")
+else {
+  // Started before the parent had one: a shared object cannot be rebuilt here. Say why (the words of
+  // SharedMemoryUnavailable's "heap" reason), rather than "unknown extension", without loading the primitives.
+  Codec.register(class NoSharedHeap {}, 0x1f /* the shared objects' extension (sync/Heap.ts CODEC_TYPE) */, {
+    encode: () => null,
+    decode: (encoded: unknown) => {
+      const what = Array.isArray(encoded) ? String(encoded[0]) : "shared object"
+      const e = new Error(
+        `this ${what} lives in a shared heap this thread cannot see: the pool started this thread before ` +
+          `rankflow/patterns/sync was loaded. Import rankflow/patterns/sync before the pool's first task`
+      )
+      e.name = "SharedMemoryUnavailable"
+      throw e
+    }
+  })
+}
 
 const { port, sab } = workerData as { port: MessagePort; sab: SharedArrayBuffer }
 const counter = new Int32Array(sab)

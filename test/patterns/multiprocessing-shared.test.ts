@@ -2,10 +2,13 @@
  * Shared state through multiprocessing: Value and Array updated under a Lock
  * by several thread workers of a Pool (and by Processes) lose no update; on
  * the process start method every way a shared object could leave the
- * process is refused with SharedMemoryUnavailable before anything is sent.
+ * process is refused with SharedMemoryUnavailable before anything is sent,
+ * and a thread that cannot see the shared heap says why.
  * Nothing here asserts a time.
  */
 import test from "ava"
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { getContext, Pool, Queue, task } from "rankflow/patterns/process"
 import * as mp from "rankflow/patterns/sync"
 import type * as T from "./mp-fixtures/tasks.ts"
@@ -99,4 +102,16 @@ test("process Process: start() refuses shared arguments; a child taking a shared
   const [first, second] = await pool.apply(take, [q])
   t.regex(first!, /^SharedMemoryUnavailable: a Lock lives in shared memory/)
   t.is(second, "value plain")
+})
+
+test("thread Pool: a worker started before the sync module was loaded refuses a shared object, saying why and how to fix it", async (t) => {
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [fileURLToPath(new URL("./mp-fixtures/late-sync.ts", import.meta.url))], { timeout: 60_000 }, (e, stdout) =>
+      e ? reject(e) : resolve(stdout))
+  )
+  const r = JSON.parse(out)
+  t.deepEqual(r.before, [2])
+  t.regex(r.message, /this Lock lives in a shared heap this thread cannot see/)
+  t.regex(r.message, /Import rankflow\/patterns\/sync before the pool's first task/)
+  t.deepEqual(r.after, [8]) // the worker goes on
 })
