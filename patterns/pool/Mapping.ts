@@ -58,6 +58,10 @@ class Chunk extends Job {
   }
 }
 
+// Map chunks are queued past a bounded queue's limit: the map's own
+// buffersize bounds how far it goes ahead.
+const FORCE = { force: true } as const
+
 /**
  * The running map: an async iterator of results that is also awaitable as
  * the array of all of them.
@@ -106,6 +110,20 @@ export const startMap = <R>(
 
   const fill = (): void => {
     while (!inputDone && !closed && submitted - consumed < buffersize) {
+      if (chunksize === 1) {
+        // One call per job: its tuple as it is, no list around it.
+        const r = tuples.next()
+        if (r.done === true) {
+          inputDone = true
+          break
+        }
+        count++
+        const c = new Chunk(onDone)
+        chunks.push(c)
+        submitted++
+        pool.enqueue(c, fid, r.value as Array<unknown>, 1, FORCE)
+        continue
+      }
       const batch: Array<unknown> = []
       while (batch.length < chunksize) {
         const r = tuples.next()
@@ -120,8 +138,8 @@ export const startMap = <R>(
       const c = new Chunk(onDone)
       chunks.push(c)
       submitted++
-      if (batch.length === 1) pool.enqueue(c, fid, batch[0] as Array<unknown>, 1, { force: true })
-      else pool.enqueue(c, fid, batch, batch.length, { force: true })
+      if (batch.length === 1) pool.enqueue(c, fid, batch[0] as Array<unknown>, 1, FORCE)
+      else pool.enqueue(c, fid, batch, batch.length, FORCE)
     }
     if (inputDone && total === undefined) progress.setTotal(count)
   }
@@ -236,6 +254,19 @@ export const startMap = <R>(
       const collect = async (): Promise<Array<R>> => {
         const out: Array<R> = []
         for (;;) {
+          // Every result of the chunks already done, without a promise each.
+          if (ordered) {
+            while (current === undefined && !closed && consumed < chunks.length) {
+              const c = chunks[consumed]!
+              if (!c.done || c.failed || c.errors !== undefined) break
+              chunks[consumed] = undefined as unknown as Chunk
+              consumed++
+              const vs = c.values!
+              for (let i = 0; i < c.n; i++) out.push(vs[c.at + i] as R)
+              c.values = undefined
+              fill()
+            }
+          }
           const r = await it.next()
           if (r.done === true) return out
           out.push(r.value)
