@@ -5,7 +5,7 @@
  *     npm run bench                   # the whole comparison (~13 minutes, about 6 of them collectives)
  *     npm run bench -- --quick        # a smoke run: few sizes, few iterations
  *     npm run bench -- --no-peers     # without mpi4py
- *     npm run bench -- --skip-p2p     # the collectives only (or --skip-coll)
+ *     npm run bench -- --skip-p2p     # the collectives only (or --skip-coll, --skip-pools)
  *     npm run bench -- --repeats 7 --out bench/results
  *
  * Every figure is the median (and min) of several repeats; the repeats of
@@ -16,6 +16,9 @@
  * latency, bandwidth and message-rate benchmarks, each beside its own bare
  * floor of the same run: `node:net` over a Unix socket, `node:net` over TCP
  * loopback, and `ws`, between two fresh processes.
+ * The worker pools (`bench/patterns.ts`): rankflow's ThreadPoolExecutor
+ * beside piscina and tinypool on 2 threads, in tiny-task throughput (100,000
+ * calls of `x => x * x`) and single-call round-trip latency.
  * Writes a JSON file of every sample, SVG charts (vega-lite), and a Markdown
  * summary, and prints the tables.
  */
@@ -30,7 +33,8 @@ import { runWorld } from "../promise.ts"
 import { names as registered } from "../transports/index.ts"
 import { portBandwidth, portPingPong, promisePingPong, sabPingPong } from "./floor/floor.ts"
 import { streamBandwidth, streamPingPong, type StreamKind } from "./floor/stream.ts"
-import { formatBytes, fmt, markdown, median, min, ratio, table } from "./lib/stats.ts"
+import { formatBytes, fmt, markdown, max, median, min, ratio, table } from "./lib/stats.ts"
+import { poolRepeat, type PoolSpec, poolSystems } from "./patterns.ts"
 import { coll, type CollPoint, type CollSpec } from "./programs/coll.ts"
 import { p2p, type P2pPoint, type P2pSpec } from "./programs/p2p.ts"
 
@@ -46,6 +50,7 @@ const quick = flag("--quick")
 const peers = !flag("--no-peers")
 const runP2p = !flag("--skip-p2p")
 const runColl = !flag("--skip-coll")
+const runPools = !flag("--skip-pools")
 const repeats = Number(option("--repeats", quick ? "1" : "5"))
 const scale = Number(option("--scale", quick ? "0.02" : "1"))
 const outDir = option("--out", fileURLToPath(new URL("./results/", import.meta.url)))
@@ -67,6 +72,8 @@ const collRanks = quick ? [2, 4] : [2, 4, 8]
 /** The in-process transport runs every rank on one event loop: collectives up to this many ranks. */
 const collInprocMax = 4
 const root = fileURLToPath(new URL("../", import.meta.url))
+/** The worker pools: rankflow, piscina and tinypool on 2 threads. */
+const poolSpec: PoolSpec = quick ? { tasks: 10_000, trips: 300, threads: 2 } : { tasks: 100_000, trips: 5_000, threads: 2 }
 
 // ------------------------------------------------------------------- samples
 
@@ -166,7 +173,7 @@ const version = (cmd: string, args: Array<string>): string | undefined => {
 const log = (s: string) => process.stderr.write(`${s}\n`)
 log(
   `rankflow bench: ${quick ? "quick smoke run, " : ""}${repeats} repeat(s), scale ${scale}, peers: ${havePeer ? "mpi4py" : peers ? "none found (run bench/peers/setup)" : "off"}, ` +
-    `${[runP2p ? "point-to-point" : "", runColl ? `collectives on ${collRanks.join(", ")} ranks` : ""].filter(Boolean).join(" and ")}`
+    `${[runP2p ? "point-to-point" : "", runColl ? `collectives on ${collRanks.join(", ")} ranks` : "", runPools ? "worker pools" : ""].filter(Boolean).join(", ")}`
 )
 const started = Date.now()
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`
@@ -218,6 +225,13 @@ for (let repeat = 0; repeat < repeats; repeat++) {
     const t = Date.now()
     await collectives(repeat)
     log(`  collectives: ${seconds(t)}`)
+  }
+  if (runPools) {
+    const t = Date.now()
+    for (const p of await poolRepeat(poolSpec)) {
+      add(p.system, `pool-${p.bench}`, "square", repeat, [{ size: p.bench === "throughput" ? poolSpec.tasks : 0, value: p.value }])
+    }
+    log(`  worker pools: ${seconds(t)}`)
   }
 }
 
@@ -379,6 +393,25 @@ if (runColl) {
   })
 }
 
+if (runPools) {
+  const values = (system: string, bench: string) => samples.filter((s) => s.system === system && s.bench === bench).map((s) => s.value)
+  const tp = (system: string) => median(values(system, "pool-throughput"))
+  const rt = (system: string) => median(values(system, "pool-latency"))
+  const both = (v: Array<number>, best: number) => (v.length > 1 ? `${fmt(median(v))} (${fmt(best)})` : fmt(median(v)))
+  tables.push({
+    title: `Worker pools on ${poolSpec.threads} threads, x => x * x: throughput of ${poolSpec.tasks.toLocaleString("en")} calls, calls/s: median (max); ` +
+      `round trip of one call at a time, µs: median (min)`,
+    head: ["pool", "throughput", "throughput/piscina", "round trip", "round trip/piscina"],
+    rows: poolSystems.map((system) => [
+      system,
+      both(values(system, "pool-throughput"), max(values(system, "pool-throughput"))),
+      ratio(tp(system), tp("piscina")),
+      both(values(system, "pool-latency"), min(values(system, "pool-latency"))),
+      ratio(rt(system), rt("piscina"))
+    ])
+  })
+}
+
 // ------------------------------------------------------------------- outputs
 
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
@@ -394,6 +427,7 @@ const versions = {
   node: process.version,
   effect: dep("effect"),
   msgpackr: dep("msgpackr"),
+  ...(runPools ? { piscina: dep("piscina"), tinypool: dep("tinypool") } : {}),
   ...(havePeer ? { openmpi: version("mpirun", ["--version"]), mpi4py: version(python!, ["-c", "import mpi4py; print(mpi4py.__version__)"]), python: version(python!, ["--version"]) } : {})
 }
 const date = new Date().toISOString()

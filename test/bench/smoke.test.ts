@@ -65,6 +65,12 @@ test("bench --quick writes samples for every system and collective, charts and t
         }
       }
     }
+    // The worker pools: rankflow, piscina and tinypool, throughput and round trip.
+    for (const system of ["rankflow map", "rankflow map chunksize 1000", "rankflow submit", "piscina", "tinypool"]) {
+      for (const bench of ["pool-throughput", "pool-latency"]) {
+        t.true(result.samples.some((s: { system: string; bench: string }) => s.system === system && s.bench === bench), `${system} ${bench}`)
+      }
+    }
     t.regex(readFileSync(join(out, "latency.svg"), "utf8"), /^<svg/)
     t.regex(readFileSync(join(out, "bandwidth.svg"), "utf8"), /^<svg/)
     const collSvg = readFileSync(join(out, "collectives.svg"), "utf8")
@@ -74,6 +80,7 @@ test("bench --quick writes samples for every system and collective, charts and t
     t.regex(md, /\| size \| floor SAB \|/)
     t.regex(md, /\| collective \| ranks \| inproc \| worker \|/)
     t.regex(md, /\| size \| floor net unix \| process \| process\/net unix \|/)
+    t.regex(md, /\| pool \| throughput \| throughput\/piscina \| round trip \| round trip\/piscina \|/)
     t.regex(readFileSync(join(out, "streams-latency.svg"), "utf8"), /^<svg/)
     t.regex(readFileSync(join(out, "streams-bandwidth.svg"), "utf8"), /^<svg/)
   } finally {
