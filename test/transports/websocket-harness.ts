@@ -75,7 +75,7 @@ export const wsWorld = async (
 ): Promise<WsWorld> => {
   const logs: Array<LogEntry> = []
   const log = (e: LogEntry) => logs.push(e)
-  const connectors = Array.from({ length: size }, (_, rank) => new Recording({ log, ...ws(rank), rank }))
+  const connectors = Array.from({ length: size }, (_, rank) => new Recording({ log, ...(options.maxFrame !== undefined ? { maxFrame: options.maxFrame } : {}), ...ws(rank), rank }))
   const urls = await Promise.all(connectors.map((c) => c.inner.bind()))
   for (const c of connectors) c.inner.setAddresses(urls)
   const transports = connectors.map((connector, rank) =>

@@ -158,8 +158,8 @@ test.serial("wss: ranks with the world's certificates talk; a client with no cer
   }
 })
 
-test.serial("garbage bytes, a plain HTTP request, a broken upgrade, another path, garbage in a WebSocket: each closed with its logged code; the world keeps working", async (t) => {
-  const w = await wsWorld(2)
+test.serial("garbage bytes, a plain HTTP request, a broken upgrade, another path, bad WebSocket frames, an oversized message, garbage in a WebSocket: each closed with its logged code; the world keeps working", async (t) => {
+  const w = await wsWorld(2, { maxFrame: 64 * 1024, eagerLimit: 16 * 1024 })
   try {
     const values = await around(w, async () => {
       const url = new URL(w.urls[0]!)
@@ -207,6 +207,22 @@ test.serial("garbage bytes, a plain HTTP request, a broken upgrade, another path
       })
       t.is(elsewhere, 404)
       t.is(codes().filter((c) => c === "ERR_NOT_WEBSOCKET").length, 2)
+      // A genuine upgrade, then bytes that are not WebSocket frames (an unmasked frame of a reserved opcode).
+      const upgraded = await rawTcp(concat(
+        new TextEncoder().encode(
+          "GET /rankflow HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ),
+        Uint8Array.of(0x83, 0x05, 1, 2, 3, 4, 5)
+      ))
+      t.regex(upgraded, /^HTTP\/1\.1 101 /)
+      await until(() => codes().includes("ERR_MALFORMED"), 5000, "ERR_MALFORMED logged for bad WebSocket frames")
+      // A message larger than the largest frame allows (maxFrame + 64 KiB).
+      const big = rawWs(w.urls[0]!)
+      await big.opened
+      big.ws.send(new Uint8Array(256 * 1024))
+      await big.closed
+      await until(() => codes().includes("ERR_FRAME_TOO_LARGE"), 5000, "ERR_FRAME_TOO_LARGE logged for an oversized message")
       // A WebSocket at the right path that speaks garbage.
       const c = rawWs(w.urls[0]!)
       await c.opened

@@ -86,7 +86,17 @@ export const DEFAULT_PATH = "/rankflow"
 /** Bytes a WebSocket message may carry beyond one frame: a write gathers frames from one chunk of the link's queue. */
 const SLACK = 64 * 1024
 
-/** PEM text as it is, or the contents of the file it names. */
+/**
+ * PEM text as it is, or the contents of the file it names.
+ *
+ * @example
+ * ```ts
+ * import { pem } from "rankflow/transports/websocket/Endpoint"
+ * const ca = pem("certs/ca.pem") // "-----BEGIN CERTIFICATE-----\n…"
+ * ```
+ * @category tls
+ * @since 0.1.0
+ */
 export const pem = (s: string): string => (s.trimStart().startsWith("-----BEGIN") ? s : readFileSync(s, "utf8"))
 
 /** Host names are not checked (node:tls reads undefined as "no error"); the CA says who belongs. */
@@ -207,7 +217,7 @@ export class WebSocketConnector implements Connector {
           setTimeout(() => socket.destroy(), 1000).unref()
           return
         }
-        wss.handleUpgrade(req, socket, head, (ws) => this.accepted(ws))
+        wss.handleUpgrade(req, socket, head, (ws) => this.accepted(ws, req.socket.remoteAddress ?? "?"))
       })
       server.on("clientError", (e: NodeJS.ErrnoException, socket: Duplex) => {
         socket.on("error", () => {})
@@ -240,7 +250,17 @@ export class WebSocketConnector implements Connector {
     return this.bound
   }
 
-  private accepted(ws: WebSocket): void {
+  /** Logs a WebSocket protocol violation by the peer (ws closes the connection itself). */
+  private watch(ws: WebSocket, from: string): void {
+    ws.on("error", (e: NodeJS.ErrnoException) => {
+      const code = e.code ?? ""
+      if (!code.startsWith("WS_ERR_")) return
+      this.log(code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? "ERR_FRAME_TOO_LARGE" : "ERR_MALFORMED", `a WebSocket protocol error from ${from}: ${code}: ${e.message}`)
+    })
+  }
+
+  private accepted(ws: WebSocket, from: string): void {
+    this.watch(ws, from)
     const stream = createWebSocketStream(ws)
     // Errors are the connection's to handle; this keeps an early one from throwing.
     stream.on("error", () => {})
@@ -286,6 +306,7 @@ export class WebSocketConnector implements Connector {
       ws.once("unexpected-response", (_req, res) => failed(new Error(`${url} answered HTTP ${res.statusCode} instead of a WebSocket upgrade`)))
       ws.once("open", () => {
         ws.off("error", failed)
+        this.watch(ws, url)
         const stream = createWebSocketStream(ws)
         stream.on("error", () => {})
         ws.once("close", () => this.dialed.delete(ws))
