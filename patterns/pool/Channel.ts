@@ -54,6 +54,8 @@ interface Waiter<A> {
   readonly resolve: (v: A) => void
   readonly reject: (e: unknown) => void
   timer?: ReturnType<typeof setTimeout> | undefined
+  /** Waiting in this thread's own code (not a worker's request served here): counted by {@link onChannelWaiting}. */
+  counted?: boolean
 }
 
 /**
@@ -105,6 +107,7 @@ export class Channel<A> implements ChannelLike<A> {
     if (this.closed) return Promise.reject(new Closed({ what: "queue" }))
     const g = this.getters.shift()
     if (g !== undefined) {
+      unhold(g)
       if (g.timer !== undefined) clearTimeout(g.timer)
       g.resolve(value)
       return Promise.resolve()
@@ -118,8 +121,9 @@ export class Channel<A> implements ChannelLike<A> {
     return new Promise<void>((resolve, reject) => {
       const w: Waiter<void> & { value: A } = { resolve, reject, value }
       this.putters.push(w)
+      enhold(w)
       w.timer = arm(options?.timeout, () => {
-        remove(this.putters, w)
+        if (remove(this.putters, w)) unhold(w)
         reject(new Full())
       })
     })
@@ -130,6 +134,7 @@ export class Channel<A> implements ChannelLike<A> {
       const v = this.items.shift()!
       const p = this.putters.shift()
       if (p !== undefined) {
+        unhold(p)
         if (p.timer !== undefined) clearTimeout(p.timer)
         this.items.push(p.value)
         p.resolve()
@@ -141,8 +146,9 @@ export class Channel<A> implements ChannelLike<A> {
     return new Promise<A>((resolve, reject) => {
       const w: Waiter<A> = { resolve, reject }
       this.getters.push(w)
+      enhold(w)
       w.timer = arm(options?.timeout, () => {
-        remove(this.getters, w)
+        if (remove(this.getters, w)) unhold(w)
         reject(new Empty())
       })
     })
@@ -154,8 +160,9 @@ export class Channel<A> implements ChannelLike<A> {
     return new Promise<boolean>((resolve, reject) => {
       const w: Waiter<boolean> = { resolve, reject }
       this.pollers.push(w)
+      enhold(w)
       w.timer = arm(timeout, () => {
-        remove(this.pollers, w)
+        if (remove(this.pollers, w)) unhold(w)
         resolve(false)
       })
     })
@@ -185,10 +192,12 @@ export class Channel<A> implements ChannelLike<A> {
     if (this.closed) return Promise.resolve()
     this.closed = true
     for (const g of this.getters.splice(0)) {
+      unhold(g)
       if (g.timer !== undefined) clearTimeout(g.timer)
       g.reject(new Closed({ what: "queue", message: "the queue was closed while waiting" }))
     }
     for (const p of this.putters.splice(0)) {
+      unhold(p)
       if (p.timer !== undefined) clearTimeout(p.timer)
       p.reject(new Closed({ what: "queue" }))
     }
@@ -198,6 +207,7 @@ export class Channel<A> implements ChannelLike<A> {
 
   private wakePollers(): void {
     for (const w of this.pollers.splice(0)) {
+      unhold(w)
       if (w.timer !== undefined) clearTimeout(w.timer)
       w.resolve(true)
     }
@@ -207,9 +217,53 @@ export class Channel<A> implements ChannelLike<A> {
 const arm = (timeout: number | undefined, fire: () => void): ReturnType<typeof setTimeout> | undefined =>
   timeout === undefined || !Number.isFinite(timeout) ? undefined : setTimeout(fire, Math.max(0, timeout))
 
-const remove = <T>(list: Array<T>, x: T): void => {
+const remove = <T>(list: Array<T>, x: T): boolean => {
   const i = list.indexOf(x)
   if (i >= 0) list.splice(i, 1)
+  return i >= 0
+}
+
+let waiting = 0
+const waitingListeners = new Set<(waiting: boolean) => void>()
+
+// Counts the operations waiting on channels of this side; tells listeners when it leaves or reaches 0.
+const hold = (delta: number): void => {
+  if (delta === 0) return
+  const before = waiting > 0
+  waiting += delta
+  const now = waiting > 0
+  if (before !== now) for (const l of waitingListeners) l(now)
+}
+
+// Set while a worker's request is being served: its wait is the worker's, not this program's.
+let serving = false
+
+const enhold = (w: Waiter<any>): void => {
+  if (serving) return
+  w.counted = true
+  hold(1)
+}
+
+const unhold = (w: Waiter<any>): void => {
+  if (w.counted !== true) return
+  w.counted = false
+  hold(-1)
+}
+
+/**
+ * Calls `listener(true)` when some operation starts waiting on a channel of
+ * this side (a `get` of an empty queue, a `put` to a full one, a `poll`),
+ * and `listener(false)` when none waits any more; at once with the current
+ * state. Daemon processes use it: this program keeps them alive while it
+ * waits for what they may send. Returns the unsubscribe function.
+ *
+ * @category handles
+ * @since 0.2.0
+ */
+export const onChannelWaiting = (listener: (waiting: boolean) => void): () => void => {
+  waitingListeners.add(listener)
+  listener(waiting > 0)
+  return () => void waitingListeners.delete(listener)
 }
 
 /**
@@ -231,6 +285,21 @@ export const serve = (op: string, id: number, value: unknown, ms: number | undef
   const ch = channelAt(id)
   if (ch === undefined) return Promise.reject(new Closed({ what: "queue", message: `queue ${id} no longer exists in the parent` }))
   const opts = ms === undefined ? undefined : ms < 0 ? { block: false } : { timeout: ms }
+  serving = true
+  try {
+    return operate(ch, op, value, opts, ms)
+  } finally {
+    serving = false
+  }
+}
+
+const operate = (
+  ch: Channel<unknown>,
+  op: string,
+  value: unknown,
+  opts: { readonly block?: boolean; readonly timeout?: number } | undefined,
+  ms: number | undefined
+): Promise<unknown> => {
   switch (op) {
     case "put":
       return ch.put(value, opts)

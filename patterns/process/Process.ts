@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import { answer } from "../pool/Channel.ts"
+import { answer, onChannelWaiting } from "../pool/Channel.ts"
 import { fromWire } from "../pool/Errors.ts"
 import { checkProcessArguments } from "../pool/Guards.ts"
 import { type Link, type SpawnOptions, startProcess, startThread } from "../pool/Link.ts"
@@ -62,9 +62,30 @@ export interface ProcessOptions<R extends Runnable> extends SpawnOptions {
   readonly name?: string | undefined
   /** `thread` or `process` (default: {@link getStartMethod}). */
   readonly context?: StartMethod | undefined
+  /**
+   * Python's `daemon`: this program does not wait for it to end, and it
+   * ends with the program (a thread with its process; a child process when
+   * its pipe to the program closes). Default false: the program stays alive
+   * until the process ends.
+   */
+  readonly daemon?: boolean | undefined
 }
 
 let counter = 0
+
+// Live daemon processes, and whether this program waits on a queue or pipe (which a daemon may fill).
+const daemons = new Set<Process<any>>()
+let channelWaiting = false
+let watching = false
+
+const watchChannels = (): void => {
+  if (watching) return
+  watching = true
+  onChannelWaiting((w) => {
+    channelWaiting = w
+    for (const d of daemons) d.refresh()
+  })
+}
 
 /**
  * A call in its own thread or process. Its exit code is 0 when the target
@@ -94,6 +115,7 @@ export class Process<R extends Runnable = Runnable> {
   private code: number | null = null
   private ended: Promise<void> | undefined = undefined
   private signalled: number | undefined = undefined
+  private joining = 0
   /** The target's error, if it threw. */
   error: unknown = undefined
 
@@ -110,6 +132,11 @@ export class Process<R extends Runnable = Runnable> {
     if (this.method === "process") checkProcessArguments(this.options.args ?? [])
     const link = this.method === "process" ? startProcess(this.options) : startThread({ ...this.options, name: this.name })
     this.link = link
+    if (this.daemon) {
+      daemons.add(this)
+      watchChannels()
+      this.refresh()
+    }
     this.ended = new Promise<void>((resolve) => {
       link.onExit = (info) => {
         this.code = this.signalled !== undefined
@@ -117,6 +144,7 @@ export class Process<R extends Runnable = Runnable> {
           : info.signal
           ? -(signals[info.signal] ?? 1)
           : info.exitCode ?? 1
+        daemons.delete(this)
         resolve()
       }
     })
@@ -143,14 +171,35 @@ export class Process<R extends Runnable = Runnable> {
    */
   join(timeout?: number): Promise<void> {
     if (this.ended === undefined) return Promise.reject(new Error(`${this.name}: cannot join a process that was not started`))
-    if (timeout === undefined) return this.ended
+    // A daemon is waited for while someone joins it.
+    this.joining++
+    this.refresh()
+    const joined = (): void => {
+      this.joining--
+      this.refresh()
+    }
+    if (timeout === undefined) return this.ended.then(joined)
     return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, Math.max(0, timeout))
+      const t = setTimeout(() => {
+        joined()
+        resolve()
+      }, Math.max(0, timeout))
       void this.ended!.then(() => {
         clearTimeout(t)
+        joined()
         resolve()
       })
     })
+  }
+
+  /**
+   * @internal Keeps this program alive for it, or not: always for a
+   * process that is not a daemon; for a daemon, while it is joined or this
+   * program waits on a queue or a pipe.
+   */
+  refresh(): void {
+    if (this.link === undefined || this.code !== null) return
+    this.link.ref(!this.daemon || this.joining > 0 || channelWaiting)
   }
 
   /** Ends it now (a process: SIGTERM; a thread: `terminate()`); its exit code becomes -15. */
@@ -165,6 +214,11 @@ export class Process<R extends Runnable = Runnable> {
     if (this.link === undefined || this.code !== null) return
     this.signalled ??= 9
     this.link.kill()
+  }
+
+  /** Does this program leave without waiting for it (Python's `daemon`)? */
+  get daemon(): boolean {
+    return this.options.daemon === true
   }
 
   /** Has it started and not ended? */

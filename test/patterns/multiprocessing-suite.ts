@@ -2,6 +2,9 @@
 // real workers, no times asserted (orderings, counts, states and error
 // types only). Tasks that must wait are gated on queues the test controls.
 import test from "ava"
+import { execFile } from "node:child_process"
+import { setTimeout as delay } from "node:timers/promises"
+import { fileURLToPath } from "node:url"
 import {
   CancelledError,
   CapturedVariables,
@@ -34,6 +37,31 @@ const producer = task<typeof T.producer>(tasks, "producer")
 const held = task<typeof T.held>(tasks, "held")
 const setGate = task<typeof T.setGate>(tasks, "setGate")
 const holdZero = task<typeof T.holdZero>(tasks, "holdZero")
+
+const DAEMON = fileURLToPath(new URL("./mp-fixtures/daemon.ts", import.meta.url))
+
+/** Runs the daemon fixture; its exit code and the JSON it printed. */
+const daemonScenario = (method: StartMethod, scenario: string): Promise<{ code: number; out: any; stderr: string }> =>
+  new Promise((resolve) =>
+    execFile(process.execPath, [DAEMON, method, scenario], { timeout: 60_000 }, (e, stdout, stderr) => {
+      let out: unknown
+      try {
+        out = JSON.parse(stdout)
+      } catch {
+        out = stdout
+      }
+      resolve({ code: e === null ? 0 : (e as { code?: number }).code ?? -1, out, stderr })
+    })
+  )
+
+const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const range = (n: number): Array<number> => Array.from({ length: n }, (_, i) => i)
 
@@ -336,6 +364,25 @@ export const multiprocessingSuite = (method: StartMethod): void => {
       p.terminate() // a no-op once it has ended
       t.is(p.exitCode, code)
     }
+  })
+
+  test(t("Process daemon: the program ends without waiting for it, unless it joins it or waits on a queue it fills"), async (t) => {
+    const forever = await daemonScenario(method, "forever")
+    t.is(forever.code, 0, forever.stderr)
+    t.like(forever.out, { daemon: true, alive: true })
+    if (method === "process") {
+      // the daemon child ends with the program (its pipe closed)
+      const pid = forever.out.pid as number
+      t.not(pid, process.pid)
+      for (let i = 0; i < 200 && isRunning(pid); i++) await delay(25)
+      t.false(isRunning(pid), `daemon ${pid} outlived its program`)
+    }
+    const consumer = await daemonScenario(method, "consumer")
+    t.is(consumer.code, 0, consumer.stderr)
+    t.deepEqual(consumer.out, { got: [2, 4, 6], alive: true })
+    const joined = await daemonScenario(method, "join")
+    t.is(joined.code, 0, joined.stderr)
+    t.deepEqual(joined.out, { exitCode: 0, alive: false })
   })
 
   // --------------------------------------------------------- Queue and Pipe
