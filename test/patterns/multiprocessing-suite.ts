@@ -245,6 +245,21 @@ export const multiprocessingSuite = (method: StartMethod): void => {
     t.true(p.metrics().started >= 3)
   })
 
+  test(t("maxTasksPerChild with an initializer: every replacement worker runs it once, before its tasks"), async (t) => {
+    const started = new Queue<number>()
+    const p = ctx.Pool(1, { maxTasksPerChild: 2, initializer: init, initargs: [started, "again"] })
+    const out = await p.map(initState, range(6), 1)
+    for (const [tag, runs] of out) t.deepEqual([tag, runs], ["again", 1])
+    const ids = [...new Set(out.map(([, , id]) => id))]
+    t.is(ids.length, 3)
+    p.close()
+    await p.join()
+    const inited: Array<number> = []
+    while (started.size > 0) inited.push(await started.get())
+    t.is(inited.length, p.metrics().started)
+    for (const id of ids) t.is(inited.filter((x) => x === id).length, 1)
+  })
+
   test(t("close then join: submitted work finishes, new work is refused, the workers leave"), async (t) => {
     const p = ctx.Pool(2)
     await t.throwsAsync(p.join(), { message: /close\(\) or terminate\(\) first/ })
