@@ -16,6 +16,7 @@ import type * as T from "./mp-fixtures/tasks.ts"
 const tasks = new URL("./mp-fixtures/tasks.ts", import.meta.url)
 const increment = task<typeof T.increment>(tasks, "increment")
 const square = task<typeof T.square>(tasks, "square")
+const coordinate = task<typeof T.coordinate>(tasks, "coordinate")
 
 test("thread Pool: 4 workers × 2,500 increments of a Value and an Array under a Lock lose no update", async (t) => {
   const counter = mp.Value("i", 0)
@@ -114,4 +115,21 @@ test("thread Pool: a worker started before the sync module was loaded refuses a 
   t.regex(r.message, /this Lock lives in a shared heap this thread cannot see/)
   t.regex(r.message, /Import rankflow\/patterns\/sync before the pool's first task/)
   t.deepEqual(r.after, [8]) // the worker goes on
+})
+
+test("thread Pool: a Barrier, an Event and a Semaphore coordinate 3 tasks on 3 workers", async (t) => {
+  const barrier = new mp.Barrier(3)
+  const event = new mp.Event()
+  const sem = new mp.Semaphore(2)
+  const inside = mp.Value("i", 0)
+  const most = mp.Value("i", 0)
+  const log = new Queue<number>()
+  await using p = new Pool(3, { context: "thread" })
+  const run = p.starmap(coordinate, [0, 1, 2].map(() => [barrier, event, sem, inside, most, log] as const), 1)
+  // all three passed the barrier together, each with its own index
+  t.deepEqual([await log.get(), await log.get(), await log.get()].sort(), [0, 1, 2])
+  event.set()
+  t.deepEqual([...(await run)].sort(), [0, 1, 2])
+  t.true(most.value >= 1 && most.value <= 2, `at most 2 inside the Semaphore(2); saw ${most.value}`)
+  t.is(inside.value, 0)
 })

@@ -130,3 +130,31 @@ export const holdZero = async (x: number): Promise<number> => {
   if (x === 0) await gate!.get()
   return x * x
 }
+
+/**
+ * Passes `barrier` (reporting its index on `log`), waits for `event`, then
+ * holds `sem` while it counts itself in `inside` and records the most it saw
+ * at once in `most`. Returns its barrier index.
+ */
+export const coordinate = async (
+  barrier: mp.Barrier,
+  event: mp.Event,
+  sem: mp.Semaphore,
+  inside: mp.SharedValue<"i">,
+  most: mp.SharedValue<"i">,
+  log: QueueLike<number>
+): Promise<number> => {
+  const index = await barrier.wait()
+  await log.put(index)
+  await event.wait()
+  await sem.acquire()
+  try {
+    const now = Atomics.add(inside.getObj(), 0, 1) + 1
+    if (now > Atomics.load(most.getObj(), 0)) Atomics.store(most.getObj(), 0, now)
+    await new Promise((resolve) => setImmediate(resolve)) // let the others try to get in
+    Atomics.sub(inside.getObj(), 0, 1)
+  } finally {
+    sem.release()
+  }
+  return index
+}
