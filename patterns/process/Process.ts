@@ -130,6 +130,9 @@ export class Process<R extends Runnable = Runnable> {
   start(): void {
     if (this.link !== undefined) throw new Error(`${this.name}: a process can be started only once`)
     if (this.method === "process") checkProcessArguments(this.options.args ?? [])
+    // Arguments that cannot travel are refused before anything is started.
+    const list: Array<ArrayBuffer> = []
+    const p = pack([[...(this.options.args ?? [])]], this.method === "thread", list, true)
     const link = this.method === "process" ? startProcess(this.options) : startThread({ ...this.options, name: this.name })
     this.link = link
     if (this.daemon) {
@@ -160,8 +163,6 @@ export class Process<R extends Runnable = Runnable> {
         link.send({ t: "exit", code: failed ? 1 : 0 }, [])
       }
     }
-    const list: Array<ArrayBuffer> = []
-    const p = pack([[...(this.options.args ?? [])]], link.transfer, list, true)
     link.send({ t: "run", id: 1, defs: [[0, definitionOf(this.options.target)]], fns: 0, b: p.b, ...(p.r ? { r: p.r } : {}) }, list)
   }
 

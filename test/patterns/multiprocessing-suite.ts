@@ -365,6 +365,14 @@ export const multiprocessingSuite = (method: StartMethod): void => {
     t.is(r.exitCode, 1)
   })
 
+  test(t("Process: arguments the codec cannot carry are refused by start(), before anything starts"), (t) => {
+    const p = ctx.Process({ target: (f: unknown) => typeof f, args: [() => 1] })
+    t.throws(() => p.start(), { message: /cannot encode .*a function/ })
+    t.false(p.isAlive())
+    t.is(p.pid, undefined)
+    t.is(p.exitCode, null)
+  })
+
   test(t("Process: terminate gives -15 and kill -9, mid-task"), async (t) => {
     for (const [how, code] of [["terminate", -15], ["kill", -9]] as const) {
       const log = new Queue<string>()
