@@ -7,6 +7,8 @@
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer, type IncomingMessage } from "node:http"
+import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Duplex } from "node:stream"
@@ -65,18 +67,22 @@ export interface WsWorld {
 /**
  * A world of `size` WebSocket stream transports in this process, started;
  * `ws` gives each rank's connector options (TLS), `secrets` each rank's
- * secret.
+ * secret, `via` the URLs the ranks dial instead of each other's own (a
+ * proxy's).
  */
 export const wsWorld = async (
   size: number,
   options: StreamOptions = {},
   ws: (rank: number) => Partial<WebSocketOptions> = () => ({}),
-  secrets?: ReadonlyArray<Uint8Array>
+  secrets?: ReadonlyArray<Uint8Array>,
+  via?: (urls: ReadonlyArray<string>) => Promise<ReadonlyArray<string>>
 ): Promise<WsWorld> => {
   const logs: Array<LogEntry> = []
   const log = (e: LogEntry) => logs.push(e)
   const connectors = Array.from({ length: size }, (_, rank) => new Recording({ log, ...(options.maxFrame !== undefined ? { maxFrame: options.maxFrame } : {}), ...ws(rank), rank }))
-  const urls = await Promise.all(connectors.map((c) => c.inner.bind()))
+  const bound = await Promise.all(connectors.map((c) => c.inner.bind()))
+  // What the ranks dial: their own URLs, or (`via`) others that lead to them.
+  const urls = via === undefined ? bound : await via(bound)
   for (const c of connectors) c.inner.setAddresses(urls)
   const transports = connectors.map((connector, rank) =>
     new StreamTransport({ log, ...options, rank, size, world: "ws-test-world", secret: secrets?.[rank] ?? SECRET, connector })
@@ -172,5 +178,65 @@ export const makeCerts = (): Certs => {
     otherCert: p("other.pem"),
     otherKey: p("other.key"),
     rm: () => rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * A reverse proxy for WebSocket upgrades, as nginx or an ingress would be:
+ * `/r<k>/<rest>` goes to rank k's port as `/<rest>`, the upgrade request
+ * passed on with its headers, then bytes piped both ways. `cut` destroys
+ * every connection through it (the proxy drops them).
+ */
+export interface Proxy {
+  readonly port: number
+  /** Upgrades passed through so far. */
+  readonly passed: () => number
+  readonly cut: () => number
+  readonly close: () => void
+}
+
+export const reverseProxy = async (backendPort: (rank: number) => number): Promise<Proxy> => {
+  const open = new Set<Duplex>()
+  let passed = 0
+  const server = createServer((_req, res) => {
+    res.writeHead(404)
+    res.end()
+  })
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => {})
+    const m = /^\/r(\d+)(\/.*)$/.exec(req.url ?? "")
+    if (m === null) return void socket.end("HTTP/1.1 404 Not Found\r\n\r\n")
+    const up = connect(backendPort(Number(m[1])), "127.0.0.1")
+    up.on("error", () => socket.destroy())
+    socket.on("close", () => up.destroy())
+    up.on("close", () => socket.destroy())
+    open.add(socket)
+    open.add(up)
+    socket.on("close", () => open.delete(socket))
+    up.on("close", () => open.delete(up))
+    up.once("connect", () => {
+      passed++
+      const headers: Array<string> = []
+      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`)
+      up.write(`${req.method} ${m[2]} HTTP/1.1\r\n${headers.join("\r\n")}\r\nX-Forwarded-For: ${req.socket.remoteAddress}\r\n\r\n`)
+      if (head.byteLength > 0) up.write(head)
+      socket.pipe(up)
+      up.pipe(socket)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const a = server.address()
+  return {
+    port: typeof a === "object" && a !== null ? a.port : 0,
+    passed: () => passed,
+    cut: () => {
+      const n = open.size
+      for (const s of [...open]) s.destroy()
+      return n
+    },
+    close: () => {
+      for (const s of [...open]) s.destroy()
+      server.close()
+    }
   }
 }

@@ -8,6 +8,7 @@
 import test from "ava"
 import { runWorld } from "../../promise.ts"
 import { rankflow } from "../run/rankflow.ts"
+import { scenarios } from "./scenarios.ts"
 import { makeCerts } from "./websocket-harness.ts"
 
 const run = (n: number, ...rest: Array<string>) => rankflow(["run", "-n", String(n), "--transport", "websocket", "--timeout", "30", ...rest], 60_000)
@@ -56,6 +57,17 @@ test.serial("runWorld over wss: ranks with the world's certificates run; no secr
   } finally {
     certs.rm()
   }
+})
+
+test.serial("runWorld: a path per rank and the URL each publishes (what a proxy in front would route)", async (t) => {
+  // Both ways around the ring: every link carries frames, dialled at the published URLs.
+  const results = await runWorld<any>(
+    { size: 3, transport: "websocket", argv: ["sendrecvRing"], timeout: 30_000, transportOptions: { path: "/rankflow/r{rank}", advertise: "ws://127.0.0.1:{port}/rankflow/r{rank}" } },
+    new URL("./scenarios.ts", import.meta.url)
+  )
+  t.is(results.length, 3)
+  scenarios.sendrecvRing!.check(t, results, 3)
+  await t.throwsAsync(runWorld({ size: 2, transport: "websocket", transportOptions: { advertise: "http://proxy/x" } }, ENV), { message: /advertise must be a ws:\/\/ or wss:\/\/ URL/ })
 })
 
 test.serial("runWorld: a bad path, a TLS option missing its key, or a certificate file that is not there is refused before any process starts", async (t) => {

@@ -57,7 +57,7 @@ export interface WebSocketOptions {
   readonly host?: string
   /** Port to listen on; 0 picks a free one. Default 0. */
   readonly port?: number
-  /** The URL path peers (and proxies) upgrade at. Default `/rankflow`. */
+  /** The URL path peers (and proxies) upgrade at; `{rank}` becomes the rank. Default `/rankflow`. */
   readonly path?: string
   /** The protocol's maximum frame size; a WebSocket message may be this plus 64 KiB. Default 4 MiB. */
   readonly maxFrame?: number
@@ -148,7 +148,7 @@ export class WebSocketConnector implements Connector {
     this.rank = o.rank
     this.host = o.host ?? "127.0.0.1"
     this.port = o.port ?? 0
-    const path = o.path ?? DEFAULT_PATH
+    const path = (o.path ?? DEFAULT_PATH).replaceAll("{rank}", String(o.rank))
     if (!path.startsWith("/") || /[\s?#]/.test(path)) throw new RangeError(`the WebSocket path must start with "/" and have no spaces, "?" or "#"; got "${path}"`)
     this.path = path
     this.maxPayload = (o.maxFrame ?? 4 * 1024 * 1024) + LENGTH_BYTES + SLACK

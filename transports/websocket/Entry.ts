@@ -31,6 +31,8 @@ interface Config {
   readonly path?: string
   readonly tls?: WebSocketTls
   readonly randomMask?: boolean
+  /** The URL to publish instead of this rank's own (a proxy's), with `{rank}` and `{port}` filled in. */
+  readonly advertise?: string
 }
 
 const env = process.env
@@ -102,14 +104,20 @@ process.on("message", (m: { type: string; rank?: number; error?: unknown; exited
 
 try {
   const url = await connector.bind()
-  // A rank listening on every interface advertises the one it reaches the coordinator by.
+  // A rank behind a proxy publishes the proxy's URL; one listening on every
+  // interface, its own with the address it reaches the coordinator by.
   const wildcard = config.host === "0.0.0.0" || config.host === "::"
+  const address = config.advertise !== undefined
+    ? config.advertise.replaceAll("{rank}", String(rank)).replaceAll("{port}", new URL(url).port)
+    : wildcard
+    ? (ip: string) => url.replace("//127.0.0.1:", `//${ip.includes(":") ? `[${ip}]` : ip}:`)
+    : url
   const table = await rendezvous({
     coordinator,
     rank,
     size,
     secret,
-    address: wildcard ? (ip) => url.replace("//127.0.0.1:", `//${ip.includes(":") ? `[${ip}]` : ip}:`) : url,
+    address,
     timeout: opts.connectTimeout,
     ...(tls !== undefined ? { tls } : {})
   })

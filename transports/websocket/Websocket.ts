@@ -60,16 +60,21 @@ const describeExit = (rank: number, code: number | null, signal: NodeJS.Signals 
  * the stream protocol's limits: `path` (default `/rankflow`), `host` (the
  * interface the ranks listen on, default 127.0.0.1), `tls` ({ cert, key,
  * ca }: PEM text or file paths; default from `RANKFLOW_TLS_CERT`,
- * `RANKFLOW_TLS_KEY` and `RANKFLOW_TLS_CA`, which name files) and
- * `randomMask` (default true).
+ * `RANKFLOW_TLS_KEY` and `RANKFLOW_TLS_CA`, which name files),
+ * `randomMask` (default true) and `advertise` (the URL a rank publishes
+ * instead of its own, `{rank}` and `{port}` filled in: a proxy's).
  */
-const wsOptions = (o: Readonly<Record<string, unknown>> | undefined): { host?: string; path: string; tls?: WebSocketTls; randomMask?: boolean } => {
+const wsOptions = (o: Readonly<Record<string, unknown>> | undefined): { host?: string; path: string; tls?: WebSocketTls; randomMask?: boolean; advertise?: string } => {
   const path = o?.path ?? DEFAULT_PATH
   if (typeof path !== "string" || !path.startsWith("/") || /[\s?#]/.test(path)) throw new RangeError(`the WebSocket path must start with "/" and have no spaces, "?" or "#"; got ${String(path)}`)
   const host = o?.host
   if (host !== undefined && (typeof host !== "string" || host === "")) throw new RangeError(`the WebSocket host must be an interface address; got ${String(host)}`)
   const randomMask = o?.randomMask
   if (randomMask !== undefined && typeof randomMask !== "boolean") throw new RangeError(`randomMask must be a boolean; got ${String(randomMask)}`)
+  const advertise = o?.advertise
+  if (advertise !== undefined && (typeof advertise !== "string" || !/^wss?:\/\/[^/\s]+\/\S*$/.test(advertise))) {
+    throw new RangeError(`advertise must be a ws:// or wss:// URL with a path ({rank} and {port} are filled in); got ${String(advertise)}`)
+  }
   const env = process.env
   const given = (o?.tls ?? (env.RANKFLOW_TLS_CERT !== undefined || env.RANKFLOW_TLS_KEY !== undefined || env.RANKFLOW_TLS_CA !== undefined
     ? { cert: env.RANKFLOW_TLS_CERT, key: env.RANKFLOW_TLS_KEY, ca: env.RANKFLOW_TLS_CA }
@@ -83,7 +88,7 @@ const wsOptions = (o: Readonly<Record<string, unknown>> | undefined): { host?: s
     // Read the files now, so a missing one is the launch's error, not every rank's.
     for (const k of ["cert", "key", "ca"] as const) pem(tls[k])
   }
-  return { path, ...(typeof host === "string" ? { host } : {}), ...(tls !== undefined ? { tls } : {}), ...(typeof randomMask === "boolean" ? { randomMask } : {}) }
+  return { path, ...(typeof host === "string" ? { host } : {}), ...(tls !== undefined ? { tls } : {}), ...(typeof randomMask === "boolean" ? { randomMask } : {}), ...(typeof advertise === "string" ? { advertise } : {}) }
 }
 
 /**
@@ -93,7 +98,7 @@ const wsOptions = (o: Readonly<Record<string, unknown>> | undefined): { host?: s
  * `handshakeTimeout`, `heartbeatInterval`, `detectorTimeout`,
  * `reconnectAttempts`, `connectTimeout`, `highWaterMark`, `maxQueued`,
  * `maxPendingHandshakes`, `eagerLimit`; see `StreamOptions`), and `path`,
- * `host`, `tls` and `randomMask` (see `WebSocketOptions`).
+ * `host`, `tls`, `randomMask` (see `WebSocketOptions`) and `advertise`.
  *
  * @category launchers
  * @since 0.1.0
