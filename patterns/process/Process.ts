@@ -147,6 +147,8 @@ export class Process<R extends Runnable = Runnable> {
           : info.signal
           ? -(signals[info.signal] ?? 1)
           : info.exitCode ?? 1
+        // A thread that threw outside its target's promise (an uncaught error in a callback): keep that error.
+        if (this.error === undefined && info.reason === "error") this.error = info.cause
         daemons.delete(this)
         resolve()
       }

@@ -37,6 +37,7 @@ const producer = task<typeof T.producer>(tasks, "producer")
 const held = task<typeof T.held>(tasks, "held")
 const setGate = task<typeof T.setGate>(tasks, "setGate")
 const holdZero = task<typeof T.holdZero>(tasks, "holdZero")
+const throwsLater = task<typeof T.throwsLater>(tasks, "throwsLater")
 
 const DAEMON = fileURLToPath(new URL("./mp-fixtures/daemon.ts", import.meta.url))
 
@@ -363,6 +364,13 @@ export const multiprocessingSuite = (method: StartMethod): void => {
     r.start()
     await r.join()
     t.is(r.exitCode, 1)
+    t.is((r.error as Error).message, "async boom")
+    // an uncaught error outside the target's promise ends it with 1 too
+    const u = ctx.Process({ target: throwsLater })
+    u.start()
+    await u.join()
+    t.is(u.exitCode, 1)
+    if (method === "thread") t.is((u.error as Error).message, "thrown at top level")
   })
 
   test(t("Process: arguments the codec cannot carry are refused by start(), before anything starts"), (t) => {

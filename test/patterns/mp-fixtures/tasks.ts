@@ -158,3 +158,11 @@ export const coordinate = async (
   }
   return index
 }
+
+/** Throws from a timer, outside its own promise, which never settles: an uncaught error in its worker. */
+export const throwsLater = (): Promise<never> => {
+  setTimeout(() => {
+    throw new Error("thrown at top level")
+  }, 1)
+  return new Promise(() => {})
+}
