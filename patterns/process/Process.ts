@@ -5,6 +5,7 @@
  *
  * @since 0.2.0
  */
+import { availableParallelism } from "node:os"
 import { answer, onChannelWaiting } from "../pool/Channel.ts"
 import { fromWire } from "../pool/Errors.ts"
 import { checkProcessArguments } from "../pool/Guards.ts"
@@ -73,6 +74,37 @@ export interface ProcessOptions<R extends Runnable> extends SpawnOptions {
 
 let counter = 0
 
+// Started and not yet ended, for activeChildren().
+const children = new Set<Process<any>>()
+
+/**
+ * The processes started by this program that have not ended (Python's
+ * `multiprocessing.active_children()`), in the order they started.
+ *
+ * @example
+ * ```ts
+ * import { activeChildren } from "rankflow/patterns/process"
+ * for (const p of activeChildren()) p.terminate()
+ * ```
+ * @category context
+ * @since 0.2.0
+ */
+export const activeChildren = (): Array<Process> => [...children]
+
+/**
+ * How many CPUs this program may use (Python's `multiprocessing.cpu_count()`;
+ * Node's `os.availableParallelism()`): the default size of a `Pool`.
+ *
+ * @example
+ * ```ts
+ * import { cpuCount, Pool } from "rankflow/patterns/process"
+ * await using p = new Pool(Math.max(1, cpuCount() - 1))
+ * ```
+ * @category context
+ * @since 0.2.0
+ */
+export const cpuCount = (): number => availableParallelism()
+
 // Live daemon processes, and whether this program waits on a queue or pipe (which a daemon may fill).
 const daemons = new Set<Process<any>>()
 let channelWaiting = false
@@ -135,6 +167,7 @@ export class Process<R extends Runnable = Runnable> {
     const p = pack([[...(this.options.args ?? [])]], this.method === "thread", list, true)
     const link = this.method === "process" ? startProcess(this.options) : startThread({ ...this.options, name: this.name })
     this.link = link
+    children.add(this)
     if (this.daemon) {
       daemons.add(this)
       watchChannels()
@@ -150,6 +183,7 @@ export class Process<R extends Runnable = Runnable> {
         // A thread that threw outside its target's promise (an uncaught error in a callback): keep that error.
         if (this.error === undefined && info.reason === "error") this.error = info.cause
         daemons.delete(this)
+        children.delete(this)
         resolve()
       }
     })

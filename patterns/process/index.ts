@@ -17,7 +17,15 @@
  * @since 0.2.0
  */
 export { AsyncResult, type AsyncCallbacks, Pool, type PoolOptions } from "./Pool.ts"
-export { getStartMethod, Process, type ProcessOptions, setStartMethod, type StartMethod } from "./Process.ts"
+export {
+  activeChildren,
+  cpuCount,
+  getStartMethod,
+  Process,
+  type ProcessOptions,
+  setStartMethod,
+  type StartMethod
+} from "./Process.ts"
 export { Connection, Pipe, Queue, type QueueLike } from "./Queue.ts"
 export { type Context, getContext } from "./Context.ts"
 export { task, type Task } from "../pool/Task.ts"

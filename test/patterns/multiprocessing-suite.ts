@@ -6,6 +6,7 @@ import { execFile } from "node:child_process"
 import { setTimeout as delay } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import {
+  activeChildren,
   CancelledError,
   CapturedVariables,
   Closed,
@@ -336,6 +337,7 @@ export const multiprocessingSuite = (method: StartMethod): void => {
     p.start()
     t.throws(() => p.start(), { message: /only once/ })
     t.true(p.isAlive())
+    t.true(activeChildren().includes(p))
     t.is(typeof p.pid, "number")
     if (method === "process") t.not(p.pid, process.pid)
     t.is(await log.get(), "started x")
@@ -345,6 +347,7 @@ export const multiprocessingSuite = (method: StartMethod): void => {
     await gate.put("go")
     await p.join()
     t.false(p.isAlive())
+    t.false(activeChildren().includes(p))
     t.is(p.exitCode, 0)
     t.is(p.error, undefined)
   })
