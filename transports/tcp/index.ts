@@ -9,8 +9,10 @@
  * rendezvous (rank 0 hosts it under a foreign launcher), runs `program` with
  * the world communicator, waits until every peer has finished, and closes.
  * A program that throws ends this process with exit code 1 and a line
- * naming the rank, as `rankflow run` would; the peers then fail with
- * `PeerLost` within the failure detector's timeout. {@link world} gives the
+ * naming the rank, as `rankflow run` would; it tells its peers it has ended
+ * first, so what they wait from it fails at once with `PeerLost`. A rank
+ * that dies outright (SIGKILL, a machine gone) is found by the others'
+ * failure detector: `PeerLost` within its timeout. {@link world} gives the
  * communicator itself, for a script that is not one program function.
  *
  * @example
@@ -24,7 +26,7 @@
  * ```
  * @since 0.1.0
  */
-import { type Engine, Errors, World } from "../../core/index.ts"
+import { type Engine, World } from "../../core/index.ts"
 import { Comm as PromiseComm } from "../../core/promise/Comm.ts"
 import { type Bootstrap, fromEnvironment, type Source } from "../stream/Bootstrap.ts"
 import { SECRET_ENV, SECRET_FILE_ENV } from "../stream/Handshake.ts"
@@ -116,10 +118,17 @@ export const world = async (options: RankOptions = {}): Promise<TcpWorld> => {
 export const runFromEnvironment = async <A>(program: World.Program<A>, options: RankOptions = {}): Promise<A> => {
   let rank = -1
   let tcp: TcpRank | undefined
-  const die = (error: unknown): never => {
-    const what = error instanceof Error ? (Errors.isRankflowError(error) ? error.message : error.stack ?? error.message) : String(error)
-    process.stderr.write(`rankflow: rank ${rank >= 0 ? rank : "?"} failed: ${what}\n`)
-    tcp?.close()
+  const die = async (error: unknown): Promise<never> => {
+    const r = rank >= 0 ? rank : (error as { rank?: unknown })?.rank
+    const tagged = typeof (error as { _tag?: unknown })?._tag === "string"
+    const what = error instanceof Error ? (tagged ? `${error.name === "Error" ? (error as { _tag?: string })._tag : error.name}: ${error.message}` : error.stack ?? error.message) : String(error)
+    process.stderr.write(`rankflow: rank ${typeof r === "number" && r >= 0 ? r : "?"} failed: ${what}\n`)
+    if (tcp !== undefined) {
+      // Peers waiting on this rank learn at once that it has ended (no BYE:
+      // a closed link would not tell them), then its sockets go with the process.
+      tcp.engine.finish()
+      await new Promise((res) => setTimeout(res, 200))
+    }
     process.exit(1)
   }
   try {
