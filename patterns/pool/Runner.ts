@@ -38,7 +38,7 @@ export type ToWorker =
     readonly notify?: boolean | undefined
     /** Report memory after it. */
     readonly mem?: boolean | undefined
-    readonly b: Uint8Array
+    readonly b: Packed["b"]
     readonly r?: Packed["r"]
   }
   | { readonly t: "abort"; readonly id: number; readonly reason: string }
@@ -46,10 +46,10 @@ export type ToWorker =
   | {
     readonly t: "init"
     readonly def: Definition
-    readonly b: Uint8Array
+    readonly b: Packed["b"]
     readonly r?: Packed["r"]
   }
-  | { readonly t: "reply"; readonly rid: number; readonly ok: boolean; readonly b?: Uint8Array; readonly e?: unknown }
+  | { readonly t: "reply"; readonly rid: number; readonly ok: boolean; readonly b?: Packed["b"]; readonly e?: unknown }
 
 /**
  * A message from a worker.
@@ -66,7 +66,7 @@ export type FromWorker =
   | {
     readonly t: "done"
     readonly id: number
-    readonly b: Uint8Array
+    readonly b: Packed["b"]
     readonly r?: Packed["r"]
     readonly e?: ReadonlyArray<readonly [number, unknown]> | undefined
     /** Milliseconds the batch ran. */
@@ -76,7 +76,7 @@ export type FromWorker =
   }
   | { readonly t: "start"; readonly id: number }
   | { readonly t: "inited"; readonly e?: unknown }
-  | { readonly t: "req"; readonly rid: number; readonly op: string; readonly id: number; readonly b?: Uint8Array; readonly ms?: number }
+  | { readonly t: "req"; readonly rid: number; readonly op: string; readonly id: number; readonly b?: Packed["b"]; readonly ms?: number }
 
 /**
  * What a runner needs from its carrier.

@@ -118,14 +118,36 @@ const HANDLE = "~rankflow/handle"
 
 /**
  * Encoded arguments or results: codec bytes, plus the buffers moved beside
- * them (threads only).
+ * them (threads only). A few primitives (the arguments of one small call,
+ * its result) travel as they are, in a plain array: the carrier's own copy
+ * (structured clone, or the frame's codec) is all they need.
  *
  * @category models
  * @since 0.2.0
  */
 export interface Packed {
-  readonly b: Uint8Array
+  readonly b: Uint8Array | ReadonlyArray<unknown>
   readonly r?: Array<ArrayBufferView | ArrayBuffer> | undefined
+}
+
+/** At most this many values (and arguments in a tuple) travel as they are. */
+const PLAIN_MAX = 8
+
+const isPrimitive = (v: unknown): boolean => {
+  const t = typeof v
+  return t === "number" || t === "string" || t === "boolean" || v === null || t === "undefined"
+}
+
+const allPrimitive = (values: Array<unknown>, tuples: boolean): boolean => {
+  if (values.length > PLAIN_MAX) return false
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    if (tuples) {
+      if (!Array.isArray(v) || v.length > PLAIN_MAX) return false
+      for (let j = 0; j < v.length; j++) if (!isPrimitive(v[j])) return false
+    } else if (!isPrimitive(v)) return false
+  }
+  return true
 }
 
 /**
@@ -137,6 +159,7 @@ export interface Packed {
  * @since 0.2.0
  */
 export const pack = (values: Array<unknown>, transfer: boolean, transferList: Array<ArrayBuffer>, tuples: boolean): Packed => {
+  if (allPrimitive(values, tuples)) return { b: values }
   let raws: Array<ArrayBufferView | ArrayBuffer> | undefined
   let out = values
   for (let i = 0; i < values.length; i++) {
@@ -224,7 +247,9 @@ const substitute = (
  * @since 0.2.0
  */
 export const unpack = (p: Packed, tuples: boolean): Array<unknown> => {
-  const values = Codec.decodeBody(p.b[0]!, p.b.subarray(1)) as Array<unknown>
+  const b = p.b
+  if (!(b instanceof Uint8Array)) return b as Array<unknown>
+  const values = Codec.decodeBody(b[0]!, b.subarray(1)) as Array<unknown>
   const raws = p.r
   for (let i = 0; i < values.length; i++) {
     const v = values[i]
