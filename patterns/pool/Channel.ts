@@ -44,6 +44,10 @@ export interface ChannelLike<A> {
   full(): Promise<boolean>
   /** No more values may be put; getters drain what is left, then fail with `Closed`. */
   close(): Promise<void>
+  /** A value taken with `get` has been dealt with (Python's `task_done`); `RangeError` if called more often than values were put. */
+  taskDone(): Promise<void>
+  /** Resolves once every value put has been taken and marked with `taskDone` (Python's `join`). */
+  join(): Promise<void>
 }
 
 let nextId = 1
@@ -78,6 +82,8 @@ export class Channel<A> implements ChannelLike<A> {
   private readonly getters: Array<Waiter<A>> = []
   private readonly putters: Array<Waiter<void> & { readonly value: A }> = []
   private readonly pollers: Array<Waiter<boolean>> = []
+  private readonly joiners: Array<Waiter<void>> = []
+  private unfinished = 0
   private closed = false
 
   /** `maxsize` ≤ 0: unbounded. */
@@ -109,10 +115,12 @@ export class Channel<A> implements ChannelLike<A> {
     if (g !== undefined) {
       unhold(g)
       if (g.timer !== undefined) clearTimeout(g.timer)
+      this.unfinished++
       g.resolve(value)
       return Promise.resolve()
     }
     if (this.items.length < this.maxsize) {
+      this.unfinished++
       this.items.push(value)
       this.wakePollers()
       return Promise.resolve()
@@ -136,6 +144,7 @@ export class Channel<A> implements ChannelLike<A> {
       if (p !== undefined) {
         unhold(p)
         if (p.timer !== undefined) clearTimeout(p.timer)
+        this.unfinished++
         this.items.push(p.value)
         p.resolve()
       }
@@ -203,6 +212,26 @@ export class Channel<A> implements ChannelLike<A> {
     }
     this.wakePollers()
     return Promise.resolve()
+  }
+
+  taskDone(): Promise<void> {
+    if (this.unfinished <= 0) return Promise.reject(new RangeError("taskDone() called more times than values were put"))
+    if (--this.unfinished === 0) {
+      for (const j of this.joiners.splice(0)) {
+        unhold(j)
+        j.resolve()
+      }
+    }
+    return Promise.resolve()
+  }
+
+  join(): Promise<void> {
+    if (this.unfinished === 0) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter<void> = { resolve, reject }
+      this.joiners.push(w)
+      enhold(w)
+    })
   }
 
   private wakePollers(): void {
@@ -313,6 +342,10 @@ const operate = (
       return ch.full()
     case "close":
       return ch.close()
+    case "taskDone":
+      return ch.taskDone()
+    case "join":
+      return ch.join()
     default:
       return Promise.reject(new Error(`unknown channel operation ${op}`))
   }
@@ -412,6 +445,12 @@ export class ChannelProxy<A> implements ChannelLike<A> {
   }
   close(): Promise<void> {
     return request("close", this.id) as Promise<void>
+  }
+  taskDone(): Promise<void> {
+    return request("taskDone", this.id) as Promise<void>
+  }
+  join(): Promise<void> {
+    return request("join", this.id) as Promise<void>
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { Pool, type PoolOptions } from "./Pool.ts"
 import { Process, type ProcessOptions, type StartMethod } from "./Process.ts"
-import { type Connection, Pipe, Queue } from "./Queue.ts"
+import { type Connection, JoinableQueue, Pipe, Queue } from "./Queue.ts"
 import type { Runnable } from "../pool/Task.ts"
 
 /**
@@ -23,6 +23,8 @@ export interface Context {
   Process<R extends Runnable>(options: Omit<ProcessOptions<R>, "context">): Process<R>
   /** A queue (the same for every context). */
   Queue<A = unknown>(maxsize?: number): Queue<A>
+  /** A joinable queue (the same for every context). */
+  JoinableQueue<A = unknown>(maxsize?: number): JoinableQueue<A>
   /** A pipe (the same for every context). */
   Pipe<A = unknown>(duplex?: boolean): [Connection<A>, Connection<A>]
 }
@@ -50,6 +52,7 @@ export const getContext = (method: StartMethod): Context => {
     },
     Process: (options) => new Process({ ...options, context: method }),
     Queue: (maxsize) => new Queue(maxsize),
+    JoinableQueue: (maxsize) => new JoinableQueue(maxsize),
     Pipe: (duplex) => Pipe(duplex)
   }
 }

@@ -12,8 +12,9 @@ import { Channel, type ChannelLike, Connection } from "../pool/Channel.ts"
 /**
  * A first-in first-out queue shared with workers (Python's
  * `multiprocessing.Queue`): `put`, `get` (with `block` and `timeout`),
- * `putNowait`, `getNowait`, `qsize`, `empty`, `full`, `close`. In a worker,
- * type it as {@link QueueLike}.
+ * `putNowait`, `getNowait`, `qsize`, `empty`, `full`, `close`, and
+ * `taskDone`/`join` (see {@link JoinableQueue}). In a worker, type it as
+ * {@link QueueLike}.
  *
  * @example
  * ```ts
@@ -36,6 +37,31 @@ export class Queue<A = unknown> extends Channel<A> {
     return Promise.resolve()
   }
 }
+
+/**
+ * A {@link Queue} named for Python's `multiprocessing.JoinableQueue`: every
+ * value put counts as unfinished until a consumer calls `taskDone()` for
+ * it, and `join()` waits until none is (every `Queue` here can do this, as
+ * asyncio's can).
+ *
+ * @example
+ * ```ts
+ * import { JoinableQueue, Pool, type QueueLike } from "rankflow/patterns/process"
+ * const q = new JoinableQueue<number>()
+ * await using p = new Pool(2)
+ * p.applyAsync(async (q: QueueLike<number>) => {
+ *   for (;;) {
+ *     await q.get()
+ *     await q.taskDone()
+ *   }
+ * }, [q])
+ * for (const x of [1, 2, 3]) await q.put(x)
+ * await q.join() // all three were taken and done
+ * ```
+ * @category models
+ * @since 0.2.0
+ */
+export class JoinableQueue<A = unknown> extends Queue<A> {}
 
 /**
  * A queue as seen from anywhere (home or a worker).

@@ -26,7 +26,7 @@ export {
   setStartMethod,
   type StartMethod
 } from "./Process.ts"
-export { Connection, Pipe, Queue, type QueueLike } from "./Queue.ts"
+export { Connection, JoinableQueue, Pipe, Queue, type QueueLike } from "./Queue.ts"
 export { type Context, getContext } from "./Context.ts"
 export { task, type Task } from "../pool/Task.ts"
 export { move } from "../pool/Wire.ts"

@@ -39,6 +39,7 @@ const held = task<typeof T.held>(tasks, "held")
 const setGate = task<typeof T.setGate>(tasks, "setGate")
 const holdZero = task<typeof T.holdZero>(tasks, "holdZero")
 const throwsLater = task<typeof T.throwsLater>(tasks, "throwsLater")
+const worker = task<typeof T.worker>(tasks, "worker")
 
 const DAEMON = fileURLToPath(new URL("./mp-fixtures/daemon.ts", import.meta.url))
 
@@ -478,6 +479,26 @@ export const multiprocessingSuite = (method: StartMethod): void => {
     t.deepEqual([await q.get(), await q.get()], [1, 2])
     await t.throwsAsync(q.putNowait(9).then(() => q.putNowait(9)).then(() => q.putNowait(9)), { instanceOf: Full })
     await t.throwsAsync(q.put(9, { timeout: 5 }), { instanceOf: Full })
+  })
+
+  test(t("JoinableQueue: join() resolves once every value put was taken and marked done by the workers"), async (t) => {
+    await using p = ctx.Pool(2)
+    const q = ctx.JoinableQueue<number>()
+    const out = ctx.Queue<number>()
+    await q.join() // nothing put: at once
+    const workers = [p.applyAsync(worker, [q, out]), p.applyAsync(worker, [q, out])]
+    for (const x of range(20)) await q.put(x)
+    await q.join()
+    t.is(out.size, 20) // every taskDone came after its result was put
+    const got: Array<number> = []
+    while (out.size > 0) got.push(await out.get())
+    t.deepEqual(got.sort((a, b) => a - b), range(20).map((x) => x * x))
+    await q.close()
+    const counts = await Promise.all(workers.map((w) => w.get()))
+    t.is(counts[0]! + counts[1]!, 20)
+    await t.throwsAsync(q.taskDone(), { instanceOf: RangeError, message: /more times than values were put/ })
+    const tooMany = async (q: any) => q.taskDone().then(() => "no error", (e: Error) => `${e.name}: ${e.message}`)
+    t.regex(await p.apply(tooMany, [q]), /^RangeError: taskDone\(\) called more times/)
   })
 
   test(t("Pipe: a duplex pipe carries values both ways; closing one end gives the other Closed (EOF) after what was sent"), async (t) => {

@@ -166,3 +166,20 @@ export const throwsLater = (): Promise<never> => {
   }, 1)
   return new Promise(() => {})
 }
+
+/** Takes values from `q` until it is closed, adding each to `out` and marking it done; returns how many. */
+export const worker = async (q: QueueLike<number>, out: QueueLike<number>): Promise<number> => {
+  let n = 0
+  for (;;) {
+    let x: number
+    try {
+      x = await q.get()
+    } catch (e) {
+      if ((e as { _tag?: string })._tag === "Closed") return n
+      throw e
+    }
+    await out.put(x * x)
+    n++
+    await q.taskDone()
+  }
+}
