@@ -237,3 +237,38 @@ test.serial("garbage bytes, a plain HTTP request, a broken upgrade, another path
     w.close()
   }
 })
+
+test.serial("a client that never finishes its HTTP request, or its TLS handshake, is closed at the handshake timeout (ERR_HANDSHAKE_TIMEOUT)", async (t) => {
+  const certs = makeCerts()
+  try {
+    for (const tls of [false, true]) {
+      // The HTTP(S) listener's limit is short; the stream protocol's stays at its default.
+      const w = await wsWorld(2, {}, () => ({ handshakeTimeout: 300, ...(tls ? { tls: { cert: certs.cert, key: certs.key, ca: certs.ca } } : {}) }))
+      try {
+        const values = await around(w, async () => {
+          const port = Number(new URL(w.urls[0]!).port)
+          const t0 = performance.now()
+          const answer = await new Promise<string>((resolve) => {
+            const s = connect(port, "127.0.0.1")
+            let got = ""
+            s.on("data", (d) => (got += d.toString("latin1")))
+            s.on("error", () => {})
+            s.on("close", () => resolve(got))
+            // Half a request (plain), or nothing at all (TLS: no ClientHello).
+            if (!tls) s.write("GET /rankflow HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+          })
+          const ms = performance.now() - t0
+          if (!tls) t.regex(answer, /^HTTP\/1\.1 408/)
+          t.true(ms < 5000, `closed after ${Math.round(ms)} ms (the handshake timeout is 300 ms)`)
+          const said = w.logs.filter((l) => l.rank === 0 && l.level === "warn")
+          t.true(said.length >= 1 && said.every((l) => l.code === "ERR_HANDSHAKE_TIMEOUT"), said.map((l) => l.message).join("\n"))
+        })
+        t.deepEqual(values, WORKED)
+      } finally {
+        w.close()
+      }
+    }
+  } finally {
+    certs.rm()
+  }
+})

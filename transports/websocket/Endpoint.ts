@@ -187,9 +187,18 @@ export class WebSocketConnector implements Connector {
         res.writeHead(426, { "content-type": "text/plain", connection: "close", upgrade: "websocket" })
         res.end("this is a rankflow WebSocket endpoint\n")
       }
+      // A client must finish its TLS handshake and its upgrade request within
+      // the protocol's handshake timeout (then the stream protocol's own starts).
+      const limit = this.handshakeTimeout
+      const http = {
+        maxHeaderSize: 8192,
+        headersTimeout: limit,
+        requestTimeout: limit,
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, limit >> 2))
+      }
       const server: Server = this.tls === undefined
-        ? createHttpServer({ maxHeaderSize: 8192 }, onRequest)
-        : createHttpsServer({ ...this.tls, requestCert: true, rejectUnauthorized: false, maxHeaderSize: 8192 }, onRequest)
+        ? createHttpServer(http, onRequest)
+        : createHttpsServer({ ...this.tls, ...http, requestCert: true, rejectUnauthorized: false, handshakeTimeout: limit }, onRequest)
       if (this.tls !== undefined) {
         // Node would drop a client whose certificate fails silently; this refuses it
         // the same way (before a byte of HTTP is read) and says why.
@@ -225,14 +234,23 @@ export class WebSocketConnector implements Connector {
           socket.destroy()
           return
         }
-        this.log("ERR_BAD_REQUEST", `bytes that are not an HTTP request (${e.code ?? e.message})`)
-        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+        if (e.code?.startsWith("ERR_TLS_") === true || e.code?.startsWith("ERR_SSL_") === true) {
+          // tlsClientError says why.
+          socket.destroy()
+        } else if (e.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+          this.log("ERR_HANDSHAKE_TIMEOUT", `an HTTP request not finished within ${limit} ms`)
+          socket.end("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")
+        } else {
+          this.log("ERR_BAD_REQUEST", `bytes that are not an HTTP request (${e.code ?? e.message})`)
+          socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+        }
         setTimeout(() => socket.destroy(), 1000).unref()
       })
       server.on("tlsClientError", (e: NodeJS.ErrnoException, socket: TLSSocket) => {
         // A peer that hangs up in its TLS handshake (a rank exiting while it dials) is not bad input.
         const hungUp = e.code === "ECONNRESET" || e.code === "EPIPE"
-        this.log("ERR_TLS", `a TLS handshake from ${socket?.remoteAddress ?? "?"} failed: ${e.code ?? e.message}`, hungUp ? "info" : "warn")
+        if (e.code === "ERR_TLS_HANDSHAKE_TIMEOUT") this.log("ERR_HANDSHAKE_TIMEOUT", `a TLS handshake from ${socket?.remoteAddress ?? "?"} not finished within ${limit} ms`)
+        else this.log("ERR_TLS", `a TLS handshake from ${socket?.remoteAddress ?? "?"} failed: ${e.code ?? e.message}`, hungUp ? "info" : "warn")
         socket?.destroy()
       })
       server.once("error", reject)
