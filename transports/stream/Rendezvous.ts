@@ -493,7 +493,11 @@ export const startCoordinator = (o: CoordinatorOptions): Promise<Coordinator> =>
       say(warn ? "warn" : "info", code, rank, `closed a connection from ${socket.remoteAddress ?? "?"}${rank >= 0 ? ` (rank ${rank})` : ""}: ${code}: ${reason}`)
       if (code !== "ERR_CONNECTION" && !socket.destroyed) f.send({ t: "refuse", code, reason })
       f.close()
-      if (rank >= 0 && waiting.get(rank)?.f === f) waiting.delete(rank)
+      if (rank >= 0 && waiting.get(rank)?.f === f) {
+        // A published rank that misbehaves afterwards must publish again.
+        waiting.delete(rank)
+        if (!complete) addresses[rank] = undefined
+      }
     }
     const timer = setTimeout(() => refuse("ERR_HANDSHAKE_TIMEOUT", `no handshake within ${handshakeTimeout} ms`), handshakeTimeout)
     timer.unref()

@@ -343,7 +343,7 @@ export const launcher: World.Launcher = {
     const coordinatorAddress = listen !== undefined && !wildcard ? String(o.listen) : coordinator.address.replace(/^0\.0\.0\.0:|^\[::\]:/, "127.0.0.1:")
     if (listen !== undefined) {
       process.stderr.write(
-        `rankflow: listening at ${coordinator.address} for a world of ${size}; ranks 0..${local - 1} run here; ${size - local} more join with \`rankflow join ${o.listen} -n K app.ts\`\n`
+        `rankflow: listening at ${coordinator.address} for a world of ${size}; ${local === 0 ? "no rank runs" : local === 1 ? "rank 0 runs" : `ranks 0..${local - 1} run`} here; ${size - local} more join with \`rankflow join ${o.listen} -n K app.ts\`\n`
       )
     }
 
