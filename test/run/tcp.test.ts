@@ -112,6 +112,26 @@ test.serial("runWorld over tcp: ranks get their arguments, and neither the secre
   t.is(new Set(results.map((r) => r.pid)).size, 3)
 })
 
+test.serial("world(): ranks started by hand get their communicator, talk, and close once every rank is done", async (t) => {
+  const port = await freePort()
+  const out = await Promise.all([0, 1, 2].map((rank) =>
+    run(NODE, ["test/transports/tcp/world-api.ts"], { ...SECRET, RANKFLOW_RANK: String(rank), RANKFLOW_SIZE: "3", RANKFLOW_COORDINATOR: `127.0.0.1:${port}`, RANKFLOW_HOST_COORDINATOR: "1" })))
+  for (const r of out) t.is(r.code, 0, r.stderr)
+  t.regex(out[0]!.stdout, /world\(\) rank 0 of 3: sum 6, gathered \["rankflow:0","rankflow:1","rankflow:2"\]/)
+})
+
+test.serial("a joined rank killed with SIGKILL: the head tells every rank, and both the head and the join exit 1 naming it", async (t) => {
+  const port = await freePort()
+  const head = run(NODE, [CLI, "run", "-n", "4", "--listen", `127.0.0.1:${port}`, "--local", "2", "--timeout", "60", "test/transports/process/killed.ts"], SECRET, 90_000)
+  const joined = await run(NODE, [CLI, "join", `127.0.0.1:${port}`, "-n", "2", "test/transports/process/killed.ts"], SECRET, 90_000)
+  const h = await head
+  t.is(h.code, 1, h.stderr)
+  t.is(joined.code, 1, joined.stderr)
+  t.regex(h.stderr, /rankflow: rank 2 failed: Error: rank 2's process was killed \(SIGKILL\) before its program finished/)
+  t.regex(h.stderr, /then rank \d: .*rank 2.* cannot complete: it failed/)
+  t.regex(h.stderr, /killing rank 2 at \d+/, "the joined rank's output reached the head")
+})
+
 const hasMpirun = spawnSync("mpirun", ["--version"], { stdio: "ignore" }).status === 0
 
 ;(hasMpirun ? test.serial : test.serial.skip)(`mpirun -n 4 node examples/20-mpirun-allreduce.ts runs the allreduce over TCP${hasMpirun ? "" : " (skipped: mpirun not found; .ci/run installs openmpi-bin as root)"}`, async (t) => {

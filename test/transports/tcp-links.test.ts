@@ -129,6 +129,31 @@ test.serial("a rank with the wrong secret gets through no handshake: ERR_AUTH_FA
   }
 })
 
+test.serial("garbage, a wrong magic and a silent client at a rank's TCP port are closed with typed, logged reasons; the world keeps working", async (t) => {
+  const w = await tcpWorld(2, undefined, { handshakeTimeout: 500 })
+  try {
+    const port = w.ranks[0]!.connector.port()
+    /** Resolves true when the rank closes the connection, false if it is still open after 3 s. */
+    const send = (bytes: Uint8Array): Promise<boolean> =>
+      new Promise((resolve) => {
+        const s = netConnect({ host: "127.0.0.1", port }, () => s.write(bytes))
+        s.resume()
+        s.on("error", () => {})
+        s.on("close", () => resolve(true))
+        setTimeout(() => (s.destroy(), resolve(false)), 3000)
+      })
+    t.true(await send(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")), "HTTP is closed")
+    t.true(await send(Uint8Array.of(0x52, 0x4b, 0x46, 0x4c, 9, 0, 0, 0)), "a wrong version is closed")
+    t.true(await send(Uint8Array.of(0x52, 0x4b, 0x46, 0x4c, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f)), "an oversized frame is closed")
+    t.true(await send(Uint8Array.of(0x52, 0x4b)), "a silent client is closed")
+    const codes = new Set(w.logs.map((e) => e.code))
+    for (const code of ["ERR_BAD_MAGIC", "ERR_BAD_VERSION", "ERR_FRAME_TOO_LARGE", "ERR_HANDSHAKE_TIMEOUT"]) t.true(codes.has(code as never), `${code} in ${[...codes].join(" ")}`)
+    t.deepEqual(await Promise.all(w.comms.map((c) => c.allreduce(c.rank + 1))), [3, 3], "the world still works")
+  } finally {
+    w.close()
+  }
+})
+
 // ------------------------------------------------------------------- TLS
 
 const openssl = (args: ReadonlyArray<string>, cwd: string): void => void execFileSync("openssl", args, { cwd, stdio: "ignore" })
