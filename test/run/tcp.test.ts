@@ -19,13 +19,16 @@ const NODE = process.execPath
 const CLI = join(root, "patterns/run/cli.ts")
 
 /** Runs a command from the project root with extra environment; kills it after `limitMs`. */
-const run = (cmd: string, args: ReadonlyArray<string>, env: Record<string, string | undefined>, limitMs = 60_000): Promise<Ran> =>
+const run = (cmd: string, args: ReadonlyArray<string>, env: Record<string, string | undefined>, limitMs = 60_000, onStdout?: (d: string) => void): Promise<Ran> =>
   new Promise((resolve, reject) => {
     const t0 = performance.now()
     const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
+    child.stdout.on("data", (d) => {
+      stdout += d
+      onStdout?.(String(d))
+    })
     child.stderr.on("data", (d) => (stderr += d))
     const kill = setTimeout(() => {
       child.kill("SIGKILL")
@@ -130,6 +133,45 @@ test.serial("a joined rank killed with SIGKILL: the head tells every rank, and b
   t.regex(h.stderr, /rankflow: rank 2 failed: Error: rank 2's process was killed \(SIGKILL\) before its program finished/)
   t.regex(h.stderr, /then rank \d: .*rank 2.* cannot complete: it failed/)
   t.regex(h.stderr, /killing rank 2 at \d+/, "the joined rank's output reached the head")
+})
+
+test.serial("a joined machine that stops dead (SIGSTOP of the agent and its ranks): the head's ranks and the head find it within the detector timeout and the run exits 1", async (t) => {
+  const port = await freePort()
+  let watched = ""
+  const head = run(NODE, [CLI, "run", "-n", "4", "--listen", `127.0.0.1:${port}`, "--local", "2", "--timeout", "60", "test/run/fixtures/tcp-loop.ts"], SECRET, 90_000, (d) => (watched += d))
+  // The agent leads its own process group, so the whole "machine" can be stopped at once.
+  const agent = spawn(NODE, [CLI, "join", `127.0.0.1:${port}`, "-n", "2", "test/run/fixtures/tcp-loop.ts"], {
+    cwd: root,
+    env: { ...process.env, ...SECRET },
+    stdio: "ignore",
+    detached: true
+  })
+  t.teardown(() => {
+    try {
+      process.kill(-agent.pid!, "SIGKILL")
+    } catch {
+      // gone already
+    }
+  })
+  // Stop it once the world is in its loop (bounded: the head's own time limit ends it otherwise).
+  await Promise.race([head, new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (watched.includes("looping")) {
+        clearInterval(poll)
+        resolve()
+      }
+    }, 50)
+  })])
+  const stoppedAt = Date.now()
+  process.kill(-agent.pid!, "SIGSTOP")
+  const h = await head
+  const took = Date.now() - stoppedAt
+  t.is(h.code, 1, h.stderr)
+  t.regex(h.stdout, /looping/, "the world was running when the machine stopped")
+  t.regex(h.stderr, /rankflow: rank [0-3] failed: /)
+  t.regex(h.stderr, /rank [23]'s machine \(its agent at .*\) was silent for 10000 ms|ERR_HEARTBEAT_TIMEOUT|ERR_UNREACHABLE/)
+  t.true(took < 10_000 + 6_000, `the head ended ${took} ms after the machine stopped (the detector timeout is 10 s)`)
+  t.log(`the head ended ${took} ms after the machine stopped`)
 })
 
 const hasMpirun = spawnSync("mpirun", ["--version"], { stdio: "ignore" }).status === 0

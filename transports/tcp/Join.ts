@@ -10,15 +10,16 @@
  * ranks' output goes to the head, which prints it (prefixed with `[rank]`
  * under the head's `--tag-output`); their outcomes go to the head, which
  * decides the world's exit code; the head's notices (a rank lost, stop)
- * come back to them. If the head goes away the agent kills its ranks.
+ * come back to them. If the head goes away (its connection closes, or it
+ * falls silent for the detector timeout) the agent kills its ranks.
  *
  * @since 0.1.0
  */
 import { Errors } from "../../core/index.ts"
 import { loadSecret } from "../stream/Handshake.ts"
-import { connectAgent } from "../stream/Rendezvous.ts"
+import { connectAgent, RendezvousError } from "../stream/Rendezvous.ts"
 import { loadTls, tlsFilesFromEnvironment } from "./Endpoint.ts"
-import { type LocalRank, pack, packError, spawnRank, unpack } from "./Launcher.ts"
+import { keepAlive, type LocalRank, pack, packError, spawnRank, unpack } from "./Launcher.ts"
 
 /**
  * What `rankflow join` is asked.
@@ -102,7 +103,13 @@ export const join = async (o: JoinOptions): Promise<number> => {
   const killAll = (): void => {
     for (const [r, c] of children) if (!exited.has(r)) c.child.kill("SIGKILL")
   }
+  const opts = (headConfig.options ?? {}) as { heartbeatInterval?: number; detectorTimeout?: number }
+  const alive = keepAlive(channel, opts.heartbeatInterval ?? 1000, opts.detectorTimeout ?? 10_000, () => {
+    channel.close()
+    channel.onClose(new RendezvousError({ code: "ERR_CONNECTION", rank: -1, reason: "the head fell silent" }))
+  })
   channel.onMessage = (m) => {
+    alive.heard()
     if (m.t === "lost" && typeof m.rank === "number") {
       const msg = { type: "lost", rank: m.rank, error: unpack(m.error), exited: m.exited === true }
       for (const [r, c] of children) if (r !== m.rank) c.tell(msg)
@@ -112,6 +119,7 @@ export const join = async (o: JoinOptions): Promise<number> => {
     } else if (m.t === "kill") killAll()
   }
   channel.onClose = () => {
+    alive.stop()
     headGone = true
     if (exited.size < children.size) {
       say(`the head at ${o.coordinator} went away; ending ranks ${ranks.join(", ")}`)
@@ -119,6 +127,7 @@ export const join = async (o: JoinOptions): Promise<number> => {
     }
   }
   await Promise.all([...children.values()].map((c) => c.ended))
+  alive.stop()
   channel.close()
   return ranks.every((r) => ok.has(r)) ? 0 : 1
 }

@@ -16,7 +16,9 @@
  * grant: from the agent `{t:"done", rank, ok, value|error}` (Codec bytes in
  * base64), `{t:"exit", rank, code, signal}` and `{t:"out", rank, fd, line}`
  * (its ranks' output, printed by the head); from the head `{t:"lost", rank,
- * error, exited}` and `{t:"stop"}` / `{t:"kill"}`.
+ * error, exited}` and `{t:"stop"}` / `{t:"kill"}`; both ways `{t:"ping"}`
+ * every heartbeat interval, and a side silent for the detector timeout is
+ * taken for gone (its machine vanished without closing the connection).
  *
  * Transport options (`runWorld`'s `transportOptions`): the stream limits
  * (see `StreamOptions`), and `listen` ("host:port": host the coordinator
@@ -195,6 +197,27 @@ export const packError = (wire: unknown): string => {
   }
 }
 
+/**
+ * Keeps an agent's channel alive both ways: sends a ping every `every` ms
+ * and calls `onSilent` once nothing has been heard for `silentAfter` ms
+ * (call `heard` on every message).
+ *
+ * @category internals
+ * @since 0.1.0
+ */
+export const keepAlive = (ch: Channel, every: number, silentAfter: number, onSilent: () => void): { heard(): void; stop(): void } => {
+  let last = performance.now()
+  const timer = setInterval(() => {
+    ch.send({ t: "ping" })
+    if (performance.now() - last > silentAfter) {
+      clearInterval(timer)
+      onSilent()
+    }
+  }, every)
+  timer.unref()
+  return { heard: () => void (last = performance.now()), stop: () => clearInterval(timer) }
+}
+
 const tlsFrom = (o: Readonly<Record<string, unknown>> | undefined): TlsOptions | undefined => {
   const t = o?.tls as { cert: string; key: string; ca: string } | undefined
   if (t !== undefined) return loadTls(t)
@@ -330,12 +353,20 @@ export const launcher: World.Launcher = {
           const ranks = Array.from({ length: want }, (_, i) => next + i)
           next += want
           for (const r of ranks) agents.set(r, ch)
-          ch.onMessage = fromAgent
-          ch.onClose = () => {
-            for (const r of ranks) {
-              if (!exited.has(r)) exitOf(r, null, null, bare(`rank ${r}'s machine (its agent at ${ch.remote}) disconnected before the world ended`))
-            }
+          const gone = (why: string): void => {
+            alive.stop()
+            for (const r of ranks) if (!exited.has(r)) exitOf(r, null, null, bare(`rank ${r}'s machine (its agent at ${ch.remote}) ${why} before the world ended`))
           }
+          // A machine that vanishes without closing its connection falls silent.
+          const alive = keepAlive(ch, options.heartbeatInterval, options.detectorTimeout, () => {
+            ch.close()
+            gone(`was silent for ${options.detectorTimeout} ms`)
+          })
+          ch.onMessage = (m) => {
+            alive.heard()
+            fromAgent(m)
+          }
+          ch.onClose = () => gone("disconnected")
           process.stderr.write(`rankflow: ranks ${ranks[0]}..${ranks[ranks.length - 1]} joined from ${ch.remote}\n`)
           return { ranks, extra: { argv: spec.argv ?? [], config: JSON.parse(config), tagOutput: tag } }
         }
