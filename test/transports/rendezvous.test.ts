@@ -8,7 +8,7 @@
 import test from "ava"
 import fc from "fast-check"
 import { connect } from "node:net"
-import { BootstrapError, derivedPort, fromEnvironment } from "../../transports/stream/Bootstrap.ts"
+import { BootstrapError, derivedPort, firstSlurmHost, fromEnvironment } from "../../transports/stream/Bootstrap.ts"
 import { connectAgent, type RendezvousError, type RendezvousLogEntry, rendezvous, startCoordinator } from "../../transports/stream/Rendezvous.ts"
 
 const secret = new TextEncoder().encode("rendezvous-test-secret")
@@ -233,7 +233,14 @@ test("fromEnvironment: rankflow, Open MPI, MPICH and Slurm variables; the derive
   t.like(mpich, { rank: 1, source: "mpich", hostsCoordinator: false, coordinator: `127.0.0.1:${derivedPort("mpich:ppid-777")}` })
   const slurm = fromEnvironment({ ...s, SLURM_PROCID: "3", SLURM_NTASKS: "8", RANKFLOW_COORDINATOR: "node1:9000", RANKFLOW_WORLD: "job" })
   t.like(slurm, { rank: 3, size: 8, source: "slurm", coordinator: "node1:9000", world: "job" })
+  t.like(fromEnvironment({ ...s, SLURM_PROCID: "3", SLURM_NTASKS: "8", SLURM_NNODES: "2", SLURM_JOB_ID: "77", SLURM_STEP_ID: "0", SLURM_STEP_NODELIST: "node[07-08]" }), {
+    coordinator: `node07:${derivedPort("slurm:77.0")}`,
+    hostsCoordinator: false
+  })
+  t.is(firstSlurmHost("gpu1,node[3-4]"), "gpu1")
+  t.is(firstSlurmHost("node[012,015-016]"), "node012")
   t.throws(() => fromEnvironment({ ...s, SLURM_PROCID: "3", SLURM_NTASKS: "8", SLURM_NNODES: "2" }), { instanceOf: BootstrapError, message: /spans machines: set RANKFLOW_COORDINATOR/ })
+  t.throws(() => fromEnvironment({ ...s, OMPI_COMM_WORLD_RANK: "1", OMPI_COMM_WORLD_SIZE: "8", OMPI_COMM_WORLD_LOCAL_SIZE: "4" }), { instanceOf: BootstrapError, message: /openmpi job spans machines/ })
   t.throws(() => fromEnvironment({ ...s }), { instanceOf: BootstrapError, message: /no rank and size/ })
   t.throws(() => fromEnvironment({ ...s, RANKFLOW_RANK: "4", RANKFLOW_SIZE: "4", RANKFLOW_COORDINATOR: "h:1" }), { message: /not a rank of a world/ })
   t.throws(() => fromEnvironment({ ...s, RANKFLOW_RANK: "0", RANKFLOW_SIZE: "4", RANKFLOW_COORDINATOR: "nope" }), { message: /must be host:port/ })

@@ -19,6 +19,8 @@
  * job id is Open MPI's `PMIX_NAMESPACE` (or `OMPI_MCA_ess_base_jobid`),
  * Slurm's `SLURM_JOB_ID.SLURM_STEP_ID`, or else the parent process's id
  * (every rank of a Hydra or mpirun job on one machine shares its parent). A
+ * Slurm step over several nodes uses the first node of
+ * `SLURM_STEP_NODELIST` (where rank 0 runs) on the derived port. Another
  * job spread over machines needs `RANKFLOW_COORDINATOR` (the host of rank 0
  * and a free port), passed to every rank (`mpirun -x RANKFLOW_COORDINATOR`).
  *
@@ -131,6 +133,19 @@ const jobId = (source: Source, env: Env, ppid: number): string => {
   return `${source}:ppid-${ppid}`
 }
 
+/**
+ * The first host of a Slurm host list ("node[07-09,12],gpu1" → "node07"):
+ * where rank 0 runs, whatever the task distribution.
+ *
+ * @category coordinator
+ * @since 0.1.0
+ */
+export const firstSlurmHost = (list: string): string | undefined => {
+  const m = /^([^,[\]]+)(?:\[([^\],-]+))?/.exec(list.trim())
+  if (m === null) return undefined
+  return m[2] === undefined ? m[1] : `${m[1]}${m[2]}`
+}
+
 const oneMachine = (source: Source, env: Env, size: number): boolean => {
   if (source === "openmpi") return env.OMPI_COMM_WORLD_LOCAL_SIZE !== undefined && Number(env.OMPI_COMM_WORLD_LOCAL_SIZE) === size
   if (source === "mpich") return env.MPI_LOCALNRANKS !== undefined && Number(env.MPI_LOCALNRANKS) === size
@@ -160,10 +175,11 @@ export const fromEnvironment = (env: Env = process.env, ppid: number = process.p
   let coordinator = env.RANKFLOW_COORDINATOR
   if (coordinator === undefined || coordinator === "") {
     if (source === "rankflow") throw new BootstrapError("RANKFLOW_COORDINATOR=host:port is not set")
-    if (!oneMachine(source, env, size)) {
-      throw new BootstrapError(`this ${source} job spans machines: set RANKFLOW_COORDINATOR=host:port (rank 0's host and a free port) for every rank`)
-    }
-    coordinator = `127.0.0.1:${derivedPort(jobId(source, env, ppid))}`
+    const port = derivedPort(jobId(source, env, ppid))
+    const nodes = env.SLURM_STEP_NODELIST ?? env.SLURM_JOB_NODELIST
+    if (oneMachine(source, env, size)) coordinator = `127.0.0.1:${port}`
+    else if (source === "slurm" && nodes !== undefined && firstSlurmHost(nodes) !== undefined) coordinator = `${firstSlurmHost(nodes)}:${port}`
+    else throw new BootstrapError(`this ${source} job spans machines: set RANKFLOW_COORDINATOR=host:port (rank 0's host and a free port) for every rank`)
   }
   try {
     parseHostPort(coordinator)
