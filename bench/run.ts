@@ -32,7 +32,7 @@ import * as vl from "vega-lite"
 import { runWorld } from "../promise.ts"
 import { names as registered } from "../transports/index.ts"
 import { portBandwidth, portPingPong, promisePingPong, sabPingPong } from "./floor/floor.ts"
-import { streamBandwidth, streamPingPong, type StreamKind } from "./floor/stream.ts"
+import { streamFloor, type StreamKind } from "./floor/stream.ts"
 import { formatBytes, fmt, markdown, max, median, min, ratio, table } from "./lib/stats.ts"
 import { poolRepeat, type PoolSpec, poolSystems } from "./patterns.ts"
 import { coll, type CollPoint, type CollSpec } from "./programs/coll.ts"
@@ -188,8 +188,11 @@ const pointToPoint = async (repeat: number): Promise<void> => {
   add("floor: MessagePort", "bw", "typed", repeat, await portBandwidth(bwSizes, bwSizes.map((s) => Math.max(3, Math.round(floorIters(s) / 20)))))
   // The bare streams, each floor measured whether or not its transport is registered.
   for (const { kind, floor } of streamFloors) {
-    add(floor, "latency", "typed", repeat, await streamPingPong(kind, sizes, sizes.map(floorIters)))
-    const bw = await streamBandwidth(kind, bwSizes, bwSizes.map((s) => Math.max(3, Math.round(floorIters(s) / 20))))
+    const { latency, bandwidth: bw } = await streamFloor(kind, { sizes, iters: sizes.map(floorIters) }, {
+      sizes: bwSizes,
+      iters: bwSizes.map((s) => Math.max(3, Math.round(floorIters(s) / 20)))
+    })
+    add(floor, "latency", "typed", repeat, latency)
     add(floor, "bw", "typed", repeat, bw)
     // The message rate is the same windowed stream of 8-byte messages, counted in messages.
     add(floor, "rate", "typed", repeat, bw.filter((p) => p.size === 8).map((p) => ({ size: 8, value: (p.value * 1e6) / 8 })))
@@ -197,10 +200,14 @@ const pointToPoint = async (repeat: number): Promise<void> => {
   // rankflow and mpi4py, interleaved.
   for (const { spec, api } of suite) {
     for (const transport of transports) add(`rankflow ${transport}`, spec.bench, spec.data, repeat, await rankflowRun(transport, spec))
-    if (streamBenches.has(`${spec.bench}:${spec.data}`)) {
-      for (const { transport } of streams) add(`rankflow ${transport}`, spec.bench, spec.data, repeat, await rankflowRun(transport, spec))
-    }
     if (havePeer) add(`mpi4py ${api}`, spec.bench, spec.data, repeat, mpi4pyRun(spec, api))
+  }
+  // The byte-stream transports: their benchmarks one after another in one world each.
+  const streamSpecs = suite.filter(({ spec }) => streamBenches.has(`${spec.bench}:${spec.data}`)).map(({ spec }) => spec)
+  for (const { transport } of streams) {
+    const results = await runWorld({ size: 2, transport, argv: [JSON.stringify(streamSpecs)], timeout: 600_000 }, programUrl)
+    const perSpec = results[0] as ReadonlyArray<ReadonlyArray<P2pPoint>>
+    streamSpecs.forEach((spec, i) => add(`rankflow ${transport}`, spec.bench, spec.data, repeat, perSpec[i]!))
   }
 }
 

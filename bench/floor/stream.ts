@@ -12,8 +12,9 @@
  * answers after each round: the same message back for a ping-pong, an empty
  * acknowledgement after a window.
  *
- * The launcher side (`streamFloor`) runs in the benchmark's process; the
- * same file is the two processes' program (`echo` and `drive`).
+ * The launcher side (`streamFloor`, `streamPingPong`, `streamBandwidth`)
+ * runs in the benchmark's process; the same file is the two processes'
+ * program (`echo` and `drive`).
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -88,66 +89,86 @@ const lines = (child: ReturnType<typeof spawn>): AsyncIterator<string> => {
   return { next: () => new Promise((resolve) => (waiters.push(resolve), flush())) }
 }
 
+/** How long one floor session may take before its processes are killed (ms). */
+const LIMIT_MS = 600_000
+
 /**
- * Runs one bare-stream benchmark between two fresh processes and returns
- * the driver's figures: one-way µs per size (`lat`), or MB/s of a window of
- * `window` messages then an acknowledgement (`bw`).
+ * Runs bare-stream benchmarks, one plan after another over one connection
+ * between two fresh processes, and returns the driver's figures per plan:
+ * one-way µs per size (`lat`), or MB/s of a window of `window` messages
+ * then an acknowledgement (`bw`).
  */
-const run = async (kind: StreamKind, plan: Plan): Promise<Array<Point>> => {
+const run = async (kind: StreamKind, plans: ReadonlyArray<Plan>): Promise<Array<Array<Point>>> => {
   const dir = kind === "unix" ? mkdtempSync(join(tmpdir(), "rankflow-floor-")) : ""
-  const spec = JSON.stringify(plan)
+  const spec = JSON.stringify(plans)
   const echo = spawn(process.execPath, [SELF, "echo", kind, dir, spec], { stdio: ["ignore", "pipe", "inherit"] })
+  let driver: ReturnType<typeof spawn> | undefined
+  const limit = setTimeout(() => {
+    echo.kill("SIGKILL")
+    driver?.kill("SIGKILL")
+  }, LIMIT_MS)
   try {
-    const out = lines(echo)
-    const first = await out.next()
+    const first = await lines(echo).next()
     if (first.done) throw new Error(`the ${kind} floor's echo process ended before listening`)
-    const address = first.value
-    const driver = spawn(process.execPath, [SELF, "drive", kind, address, spec], { stdio: ["ignore", "pipe", "inherit"] })
-    const result = await lines(driver).next()
-    const code = await new Promise<number | null>((resolve) => (driver.exitCode !== null ? resolve(driver.exitCode) : driver.once("exit", resolve)))
-    if (result.done || code !== 0) throw new Error(`the ${kind} floor's driver failed (exit ${code})`)
-    return JSON.parse(result.value) as Array<Point>
+    driver = spawn(process.execPath, [SELF, "drive", kind, first.value, spec], { stdio: ["ignore", "pipe", "inherit"] })
+    const d = driver
+    const result = await lines(d).next()
+    const code = await new Promise<number | null>((resolve) => (d.exitCode !== null || d.signalCode !== null ? resolve(d.exitCode) : d.once("exit", resolve)))
+    if (result.done || code !== 0) throw new Error(`the ${kind} floor's driver failed (exit ${code ?? d.signalCode}${d.signalCode === "SIGKILL" ? `, killed after ${LIMIT_MS} ms` : ""})`)
+    return JSON.parse(result.value) as Array<Array<Point>>
   } finally {
+    clearTimeout(limit)
     echo.kill()
     if (dir !== "") rmSync(dir, { recursive: true, force: true })
   }
 }
 
 /** One-way time of a bare ping-pong over `kind` between two processes, per size, in microseconds. */
-export const streamPingPong = (kind: StreamKind, sizes: ReadonlyArray<number>, iters: ReadonlyArray<number>): Promise<Array<Point>> =>
-  run(kind, { mode: "lat", sizes, iters, window: 1 })
+export const streamPingPong = async (kind: StreamKind, sizes: ReadonlyArray<number>, iters: ReadonlyArray<number>): Promise<Array<Point>> =>
+  (await run(kind, [{ mode: "lat", sizes, iters, window: 1 }]))[0]!
 
 /** MB/s of a window of messages then an acknowledgement, over `kind` between two processes, per size. */
-export const streamBandwidth = (kind: StreamKind, sizes: ReadonlyArray<number>, iters: ReadonlyArray<number>, window = 64): Promise<Array<Point>> =>
-  run(kind, { mode: "bw", sizes, iters, window })
+export const streamBandwidth = async (kind: StreamKind, sizes: ReadonlyArray<number>, iters: ReadonlyArray<number>, window = 64): Promise<Array<Point>> =>
+  (await run(kind, [{ mode: "bw", sizes, iters, window }]))[0]!
+
+/** Both, over one connection between one pair of processes: latency, then bandwidth. */
+export const streamFloor = async (
+  kind: StreamKind,
+  lat: { readonly sizes: ReadonlyArray<number>; readonly iters: ReadonlyArray<number> },
+  bw: { readonly sizes: ReadonlyArray<number>; readonly iters: ReadonlyArray<number>; readonly window?: number }
+): Promise<{ latency: Array<Point>; bandwidth: Array<Point> }> => {
+  const [latency, bandwidth] = await run(kind, [{ mode: "lat", ...lat, window: 1 }, { mode: "bw", ...bw, window: bw.window ?? 64 }])
+  return { latency: latency!, bandwidth: bandwidth! }
+}
 
 // ------------------------------------------------------------ the processes
 
-/** Calls `onRound` each time a round's messages have all arrived; counts bytes (net) or messages (ws). */
+/** Calls `reply` each time a round's messages have all arrived, plan after plan; counts bytes (net) or messages (ws). */
 class Counter {
-  private readonly steps: ReturnType<typeof schedule>
+  private readonly steps: Array<{ size: number; rounds: number; per: number; lat: boolean }>
   private step = 0
   private round = 0
   private have = 0
-  private readonly plan: Plan
   private readonly unit: "bytes" | "messages"
-  constructor(plan: Plan, unit: "bytes" | "messages") {
-    this.plan = plan
-    this.steps = schedule(plan)
+  constructor(plans: ReadonlyArray<Plan>, unit: "bytes" | "messages") {
+    this.steps = plans.flatMap((plan) =>
+      schedule(plan).map(({ size, rounds }) => ({ size, rounds, per: plan.mode === "lat" ? 1 : plan.window, lat: plan.mode === "lat" }))
+    )
     this.unit = unit
   }
   /** How much makes one round (bytes or messages). */
   private need(): number {
-    const per = this.plan.mode === "lat" ? 1 : this.plan.window
-    return this.unit === "bytes" ? per * (HEADER + this.steps[this.step]!.size) : per
+    const s = this.steps[this.step]!
+    return this.unit === "bytes" ? s.per * (HEADER + s.size) : s.per
   }
-  /** Takes `n` bytes or messages; returns how many rounds completed, calling `reply(size)` for each. */
+  /** Takes `n` bytes or messages, calling `reply(size)` for each round completed. */
   take(n: number, reply: (size: number) => void): void {
     this.have += n
     while (this.step < this.steps.length && this.have >= this.need()) {
       this.have -= this.need()
-      reply(this.plan.mode === "lat" ? this.steps[this.step]!.size : 0)
-      if (++this.round === this.steps[this.step]!.rounds) {
+      const s = this.steps[this.step]!
+      reply(s.lat ? s.size : 0)
+      if (++this.round === s.rounds) {
         this.round = 0
         this.step++
       }
@@ -155,8 +176,8 @@ class Counter {
   }
 }
 
-const echoNet = (kind: "tcp" | "unix", dir: string, plan: Plan): void => {
-  const counter = new Counter(plan, "bytes")
+const echoNet = (kind: "tcp" | "unix", dir: string, plans: ReadonlyArray<Plan>): void => {
+  const counter = new Counter(plans, "bytes")
   const replies = new Map<number, Buffer>()
   const server = createServer((socket: Socket) => {
     socket.setNoDelay(true)
@@ -177,8 +198,8 @@ const echoNet = (kind: "tcp" | "unix", dir: string, plan: Plan): void => {
   else server.listen(0, "127.0.0.1", ready)
 }
 
-const echoWs = (plan: Plan): void => {
-  const counter = new Counter(plan, "messages")
+const echoWs = (plans: ReadonlyArray<Plan>): void => {
+  const counter = new Counter(plans, "messages")
   const replies = new Map<number, Buffer>()
   const server = httpServer()
   const wss = new WebSocketServer({ server, path: "/bench", perMessageDeflate: false })
@@ -198,7 +219,7 @@ const echoWs = (plan: Plan): void => {
 }
 
 /** The driver: sends each round, waits for its answer, times the rounds after the warm-up. */
-const drive = async (kind: StreamKind, address: string, plan: Plan): Promise<void> => {
+const drive = async (kind: StreamKind, address: string, plans: ReadonlyArray<Plan>): Promise<void> => {
   let arrived = 0
   let wanted = Infinity
   let wake: (() => void) | undefined
@@ -251,32 +272,36 @@ const drive = async (kind: StreamKind, address: string, plan: Plan): Promise<voi
     }
     close = () => socket.end()
   }
-  const results: Array<Point> = []
-  for (const { size, rounds, warmup } of schedule(plan)) {
-    const answer = kind === "ws" ? 1 : HEADER + (plan.mode === "lat" ? size : 0)
-    let t0 = 0
-    for (let i = 0; i < rounds; i++) {
-      if (i === warmup) t0 = performance.now()
-      if (plan.mode === "lat") send(size)
-      else for (let k = 0; k < plan.window; k++) send(size)
-      await expect(answer)
+  const all: Array<Array<Point>> = []
+  for (const plan of plans) {
+    const results: Array<Point> = []
+    for (const { size, rounds, warmup } of schedule(plan)) {
+      const answer = kind === "ws" ? 1 : HEADER + (plan.mode === "lat" ? size : 0)
+      let t0 = 0
+      for (let i = 0; i < rounds; i++) {
+        if (i === warmup) t0 = performance.now()
+        if (plan.mode === "lat") send(size)
+        else for (let k = 0; k < plan.window; k++) send(size)
+        await expect(answer)
+      }
+      const ms = performance.now() - t0
+      const n = rounds - warmup
+      results.push({ size, value: plan.mode === "lat" ? (ms * 1000) / n / 2 : (size * plan.window * n) / (ms / 1000) / 1e6 })
     }
-    const ms = performance.now() - t0
-    const n = rounds - warmup
-    results.push({ size, value: plan.mode === "lat" ? (ms * 1000) / n / 2 : (size * plan.window * n) / (ms / 1000) / 1e6 })
+    all.push(results.slice(1))
   }
-  process.stdout.write(`${JSON.stringify(results.slice(1))}\n`)
+  process.stdout.write(`${JSON.stringify(all)}\n`)
   close()
 }
 
 if (process.argv[1] === SELF) {
   const [role, kind, where, spec] = process.argv.slice(2) as [string, StreamKind, string, string]
-  const plan = JSON.parse(spec) as Plan
+  const plans = JSON.parse(spec) as Array<Plan>
   if (role === "echo") {
-    if (kind === "ws") echoWs(plan)
-    else echoNet(kind, where, plan)
+    if (kind === "ws") echoWs(plans)
+    else echoNet(kind, where, plans)
   } else {
-    await drive(kind, where, plan)
+    await drive(kind, where, plans)
     process.exit(0)
   }
 }

@@ -150,5 +150,15 @@ export const p2p = async (comm: Comm, spec: P2pSpec): Promise<Array<P2pPoint> | 
   return comm.rank === 0 ? out : null
 }
 
-/** Worker and process ranks: the spec comes as JSON in argv[2]. */
-export default (comm: Comm) => p2p(comm, JSON.parse(process.argv[2]!) as P2pSpec)
+/**
+ * Worker and process ranks: the spec comes as JSON in argv[2]; an array of
+ * specs runs them one after another in this world (rank 0 returns the
+ * points of each).
+ */
+export default async (comm: Comm) => {
+  const arg = JSON.parse(process.argv[2]!) as P2pSpec | ReadonlyArray<P2pSpec>
+  if (!Array.isArray(arg)) return p2p(comm, arg as P2pSpec)
+  const out: Array<Array<P2pPoint> | null> = []
+  for (const spec of arg as ReadonlyArray<P2pSpec>) out.push(await p2p(comm, spec))
+  return comm.rank === 0 ? out : null
+}
