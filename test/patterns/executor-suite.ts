@@ -244,7 +244,7 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
   })
 
   test(t("abort: the running call sees its AbortSignal and cleans up"), async (t) => {
-    await using ex = make({ maxWorkers: 1 })
+    await using ex = make({ maxWorkers: 1, abortGrace: 60_000 }) // the cooperative call ends long before: no worker is terminated
     const log = new Queue<string>()
     const f = ex.submit(cooperative, log, "job")
     t.is(await log.get(), "job started")
@@ -271,7 +271,7 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
   })
 
   test(t("a signal passed with the call aborts it"), async (t) => {
-    await using ex = make({ maxWorkers: 1 })
+    await using ex = make({ maxWorkers: 1, abortGrace: 60_000 }) // the cooperative call ends long before: no worker is terminated
     const log = new Queue<string>()
     const ac = new AbortController()
     const f = ex.submitWith({ signal: ac.signal }, cooperative, log, "signalled")
@@ -565,7 +565,7 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
   })
 
   test(t("the Effect face: submitEffect, Future.toEffect with typed failures, interruption aborts"), async (t) => {
-    await using ex = make({ maxWorkers: 2 })
+    await using ex = make({ maxWorkers: 2, abortGrace: 60_000 }) // the cooperative call ends long before: no worker is terminated
     t.deepEqual(await Effect.runPromise(Effect.all([ex.submitEffect(square, 2), ex.submitEffect(square, 3)])), [4, 9])
     const recovered = await Effect.runPromise(
       Future.toEffect(ex.submit(() => {
