@@ -52,6 +52,8 @@ secret from RANKFLOW_SECRET or RANKFLOW_SECRET_FILE, and mutual TLS from
 RANKFLOW_TLS_CERT, RANKFLOW_TLS_KEY and RANKFLOW_TLS_CA when set.
 `
 
+const HOST_PORT = /^(\[[^\]]+\]|[^:\s]*):\d{1,5}$/
+
 const fail = (msg: string): never => {
   process.stderr.write(`rankflow: ${msg}\n\n${usage}`)
   process.exit(2)
@@ -102,9 +104,10 @@ const parseRun = (argv: ReadonlyArray<string>): Parsed => {
   if (p.size === undefined || !Number.isInteger(p.size) || p.size < 1) fail("-n N (a positive whole number of ranks) is required")
   if (!names.includes(p.transport!)) fail(`unknown transport "${p.transport}"; known: ${names.join(", ")}`)
   if (p.listen !== undefined) {
+    if (!HOST_PORT.test(p.listen)) fail(`--listen needs HOST:PORT; got ${p.listen}`)
     if (argv.some((a) => a === "--transport" || a.startsWith("--transport=")) && p.transport !== "tcp") fail("--listen runs a tcp world")
     p.transport = "tcp"
-  } else if (p.local !== undefined) fail("--local goes with --listen")
+  } else if (p.local !== undefined || p.advertise !== undefined) fail("--local and --advertise go with --listen")
   if (i >= argv.length) fail("no module to run")
   return { ...(p as Parsed), app: argv[i]!, args: argv.slice(i + 1) }
 }
@@ -112,7 +115,7 @@ const parseRun = (argv: ReadonlyArray<string>): Parsed => {
 /** `rankflow join HOST:PORT [-n K] [--advertise HOST] app.ts [args...]` */
 const joinCommand = async (argv: ReadonlyArray<string>): Promise<number> => {
   const [coordinator, ...rest] = argv
-  if (coordinator === undefined || coordinator.startsWith("-")) fail("join needs the head's HOST:PORT")
+  if (coordinator === undefined || !HOST_PORT.test(coordinator)) fail(`join needs the head's HOST:PORT; got ${coordinator ?? "nothing"}`)
   let want = availableParallelism()
   let advertise: string | undefined
   let i = 0
@@ -162,7 +165,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         transport: o.transport,
         argv: o.args,
         tagOutput: o.tagOutput,
-        ...(o.listen !== undefined || o.advertise !== undefined
+        ...(o.listen !== undefined
           ? { transportOptions: { listen: o.listen, local: o.local, advertise: o.advertise } }
           : {}),
         timeout: o.timeout === undefined ? undefined : o.timeout * 1000,

@@ -174,6 +174,28 @@ test.serial("a joined machine that stops dead (SIGSTOP of the agent and its rank
   t.log(`the head ended ${took} ms after the machine stopped`)
 })
 
+test.serial("usage errors of --listen and join exit 2 naming what is wrong", async (t) => {
+  const cases: Array<[Array<string>, RegExp]> = [
+    [["run", "-n", "2", "--listen", "nope", "app.ts"], /--listen needs HOST:PORT; got nope/],
+    [["run", "-n", "2", "--listen", "127.0.0.1:1", "--transport", "process", "app.ts"], /--listen runs a tcp world/],
+    [["run", "-n", "2", "--local", "1", "app.ts"], /--local and --advertise go with --listen/],
+    [["join", "x", "app.ts"], /join needs the head's HOST:PORT; got x/],
+    [["join", "127.0.0.1:1", "-n", "0", "app.ts"], /-n K must be a positive whole number/],
+    [["join", "127.0.0.1:1"], /no module to run/]
+  ]
+  for (const [args, message] of cases) {
+    const r = await rankflow(args)
+    t.is(r.code, 2, args.join(" "))
+    t.regex(r.stderr, message)
+  }
+})
+
+test.serial("--listen without a secret in the environment fails before anything starts, naming the variables", async (t) => {
+  const r = await run(NODE, [CLI, "run", "-n", "2", "--listen", "127.0.0.1:0", "examples/20-mpirun-allreduce.ts"], { RANKFLOW_SECRET: undefined, RANKFLOW_SECRET_FILE: undefined })
+  t.is(r.code, 1)
+  t.regex(r.stderr, /ERR_NO_SECRET.*set RANKFLOW_SECRET or RANKFLOW_SECRET_FILE/)
+})
+
 const hasMpirun = spawnSync("mpirun", ["--version"], { stdio: "ignore" }).status === 0
 
 ;(hasMpirun ? test.serial : test.serial.skip)(`mpirun -n 4 node examples/20-mpirun-allreduce.ts runs the allreduce over TCP${hasMpirun ? "" : " (skipped: mpirun not found; .ci/run installs openmpi-bin as root)"}`, async (t) => {
