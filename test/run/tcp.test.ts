@@ -193,7 +193,7 @@ test.serial("usage errors of --listen and join exit 2 naming what is wrong", asy
 test.serial("--listen without a secret in the environment fails before anything starts, naming the variables", async (t) => {
   const r = await run(NODE, [CLI, "run", "-n", "2", "--listen", "127.0.0.1:0", "examples/20-mpirun-allreduce.ts"], { RANKFLOW_SECRET: undefined, RANKFLOW_SECRET_FILE: undefined })
   t.is(r.code, 1)
-  t.regex(r.stderr, /ERR_NO_SECRET.*set RANKFLOW_SECRET or RANKFLOW_SECRET_FILE/)
+  t.regex(r.stderr, /^rankflow: Error: a world that listens for other machines needs their shared secret: no secret: set RANKFLOW_SECRET or RANKFLOW_SECRET_FILE/m)
 })
 
 const hasMpirun = spawnSync("mpirun", ["--version"], { stdio: "ignore" }).status === 0

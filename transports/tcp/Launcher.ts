@@ -242,7 +242,12 @@ export const launcher: World.Launcher = {
     const local = listen === undefined ? size : Math.min(size, typeof o.local === "number" ? o.local : availableParallelism())
     if (!Number.isInteger(local) || local < 0) throw new RangeError(`local must be a whole number of ranks; got ${String(o.local)}`)
     // A world that listens for other machines uses the secret they know; a local one makes its own.
-    const secret = listen === undefined ? newSecret() : new TextDecoder().decode(loadSecret(process.env))
+    let secret: string
+    try {
+      secret = listen === undefined ? newSecret() : new TextDecoder().decode(loadSecret(process.env))
+    } catch (e) {
+      throw bare(`a world that listens for other machines needs their shared secret: ${(e as { reason?: string }).reason ?? String(e)} (the same on every machine)`)
+    }
     const tls = tlsFrom(o)
     const rendezvousTimeout = typeof o.rendezvousTimeout === "number" ? o.rendezvousTimeout : listen === undefined ? 60_000 : 600_000
     const wildcard = listen !== undefined && (listen.host === "0.0.0.0" || listen.host === "::")
