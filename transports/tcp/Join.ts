@@ -53,7 +53,12 @@ export interface JoinOptions {
  */
 export const join = async (o: JoinOptions): Promise<number> => {
   const say = o.say ?? ((l: string) => process.stderr.write(`rankflow: ${l}\n`))
-  const secretBytes = loadSecret(process.env)
+  let secretBytes: Uint8Array
+  try {
+    secretBytes = loadSecret(process.env)
+  } catch (e) {
+    throw new Error(`${(e as { reason?: string }).reason ?? String(e)} (the head's secret)`)
+  }
   const files = tlsFilesFromEnvironment()
   const grant = await connectAgent({
     coordinator: o.coordinator,
