@@ -7,7 +7,7 @@
  */
 import test from "ava"
 import fc from "fast-check"
-import { connect } from "node:net"
+import { connect, createServer } from "node:net"
 import { BootstrapError, derivedPort, firstSlurmHost, fromEnvironment } from "../../transports/stream/Bootstrap.ts"
 import { connectAgent, type RendezvousError, type RendezvousLogEntry, rendezvous, startCoordinator } from "../../transports/stream/Rendezvous.ts"
 
@@ -89,6 +89,42 @@ test("a coordinator with the wrong secret cannot hand out a table: the rank refu
     t.true(e?.code === "ERR_REFUSED" || e?.code === "ERR_AUTH_FAILED")
   } finally {
     c.close()
+  }
+})
+
+test("an impostor coordinator that skips the check and hands out a table without the right proof: the rank refuses the table (ERR_AUTH_FAILED)", async (t) => {
+  const frame = (m: unknown): Buffer => {
+    const b = Buffer.from(JSON.stringify(m))
+    const h = Buffer.alloc(4)
+    h.writeUInt32BE(b.length)
+    return Buffer.concat([h, b])
+  }
+  // Speaks the protocol, accepts any proof, and answers with addresses of its choosing.
+  const server = createServer((s) => {
+    let buf = Buffer.alloc(0)
+    let seen = 0
+    s.on("error", () => {})
+    s.on("data", (d) => {
+      buf = Buffer.concat([buf, d])
+      if (seen === 0 && buf.length >= 5) {
+        buf = buf.subarray(5)
+        seen = 1
+      }
+      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        buf = buf.subarray(4 + buf.readUInt32BE(0))
+        if (seen++ === 1) s.write(frame({ t: "challenge", nonce: "cd".repeat(32) }))
+        else s.write(frame({ t: "table", table: { world: "evil", addresses: ["tcp://203.0.113.9:1"] }, proof: "00".repeat(32) }))
+      }
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+  try {
+    const port = (server.address() as { port: number }).port
+    const e = await t.throwsAsync<RendezvousError>(rendezvous({ coordinator: `127.0.0.1:${port}`, rank: 0, size: 1, secret, address: "a", timeout: 5000 }))
+    t.is(e?.code, "ERR_AUTH_FAILED")
+    t.regex(e!.message, /the coordinator's proof is wrong/)
+  } finally {
+    server.close()
   }
 })
 
