@@ -233,17 +233,26 @@ test.serial("join with the wrong secret is refused, and the head goes on waiting
 // ------------------------------------------------- two machines: netns + veth
 
 const isRoot = process.getuid?.() === 0
-const canNetns = isRoot && spawnSync("ip", ["netns", "list"], { stdio: "ignore" }).status === 0
+/** Can this process make network namespaces (root with CAP_NET_ADMIN and `ip`)? Probed by making one. */
+const canNetns = ((): boolean => {
+  if (!isRoot) return false
+  const probe = `rfprobe${process.pid % 100000}`
+  const ok = spawnSync("ip", ["netns", "add", probe], { stdio: "ignore" }).status === 0
+  if (ok) spawnSync("ip", ["netns", "del", probe], { stdio: "ignore" })
+  return ok
+})()
 
 ;(canNetns ? test.serial : test.serial.skip)(
-  `two machines: a head in one network namespace and a join in another, joined by a veth pair (10.77.x)${canNetns ? "" : " (skipped: needs root and ip netns)"}`,
+  `two machines: a head in one network namespace and a join in another, joined by a veth pair (10.77.x)${canNetns ? "" : " (skipped: needs root with CAP_NET_ADMIN and ip netns)"}`,
   async (t) => {
     const id = String(process.pid % 100000)
     const [nsA, nsB, vA, vB] = [`rfA${id}`, `rfB${id}`, `rfa${id}`, `rfb${id}`]
     const ip = (...args: Array<string>): void => void execFileSync("ip", args, { stdio: "ignore" })
-    t.teardown(() => {
+    const clean = (): void => {
       for (const ns of [nsA, nsB]) spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" })
-    })
+    }
+    t.teardown(clean)
+    clean() // left over from a run that was killed
     ip("netns", "add", nsA)
     ip("netns", "add", nsB)
     ip("link", "add", vA, "type", "veth", "peer", "name", vB)
