@@ -33,12 +33,15 @@
  * coordinator → client       {t:"challenge", nonce}
  * client      → coordinator  {t:"auth", proof, address}
  * coordinator → client       {t:"table", table:{world, addresses}, proof}   (when all ranks are in)
+ *                            {t:"ranks", grant:{ranks, size, world, …}, proof}   (to an agent, at once)
  *                            {t:"refuse", code, reason, missing?}            (instead, on any failure)
  * ```
  *
  * Proofs are HMAC-SHA256 keyed with the secret, over a role label, the
  * hello's and the challenge's exact bytes (both nonces), and the client's
- * address or the coordinator's table; they are compared in constant time.
+ * address or the coordinator's table or grant; they are compared in
+ * constant time. (Messages on an agent's channel after the grant are not
+ * authenticated one by one: use TLS where the network is not trusted.)
  * Before a client has proven itself the coordinator reads frames of at most
  * 4 KiB and gives it `handshakeTimeout` to finish; bad input (wrong magic or
  * version, a frame too large, malformed JSON, a wrong proof, a rank out of
@@ -538,7 +541,8 @@ export const startCoordinator = (o: CoordinatorOptions): Promise<Coordinator> =>
           for (const r of answer.ranks) claimed.add(r)
           channel = ch
           channels.add(ch)
-          f.send({ t: "ranks", ranks: answer.ranks, size, world, ...(answer.extra ?? {}), proof: mac(secret, "coordinator", hello, challenge!, JSON.stringify(answer.ranks)) })
+          const grant = { ...(answer.extra ?? {}), ranks: answer.ranks, size, world }
+          f.send({ t: "ranks", grant, proof: mac(secret, "coordinator", hello, challenge!, JSON.stringify(grant)) })
           if (complete && claimed.size >= size) server.close()
           return
         }
@@ -817,10 +821,14 @@ export interface AgentGrant {
 export const connectAgent = async (o: { readonly coordinator: string; readonly secret: Uint8Array; readonly want: number; readonly timeout?: number; readonly tls?: TlsOptions }): Promise<AgentGrant> => {
   const value = await retrying(-1, o.coordinator, o.timeout ?? 30_000, undefined, (signal) =>
     attempt(o.coordinator, o.tls, o.secret, -1, { role: "agent", want: o.want }, () => "", (m, hello, challenge, f) => {
-      if (m.t !== "ranks" || !Array.isArray(m.ranks) || !same(mac(o.secret, "coordinator", hello, challenge, JSON.stringify(m.ranks)), m.proof)) {
+      const g = m.grant as Record<string, unknown> | undefined
+      if (m.t !== "ranks" || typeof g !== "object" || g === null || !same(mac(o.secret, "coordinator", hello, challenge, JSON.stringify(g)), m.proof)) {
         return { ok: false, retry: false, error: new RendezvousError({ code: "ERR_AUTH_FAILED", rank: -1, reason: "the coordinator's grant is malformed or its proof is wrong" }) }
       }
-      const { t: _t, ranks, size, world, proof: _p, ...extra } = m
+      const { ranks, size, world, ...extra } = g
+      if (!Array.isArray(ranks) || typeof size !== "number" || typeof world !== "string") {
+        return { ok: false, retry: false, error: new RendezvousError({ code: "ERR_MALFORMED", rank: -1, reason: "the coordinator's grant lacks ranks, size or world" }) }
+      }
       const channel: Channel = {
         remote: o.coordinator,
         send: (msg) => void f.send(msg),
