@@ -336,6 +336,25 @@ export const executorSuite = (kind: "thread" | "process", make: (o?: ExecutorOpt
     t.is(await ex.submit(square, 11), 121)
   })
 
+  if (kind === "process") {
+    test(t("a worker killed from outside mid-task (SIGKILL) fails its calls with WorkerExited and is replaced"), async (t) => {
+      await using ex = make({ maxWorkers: 1 })
+      await withGate(async (gate) => {
+        const pid = await ex.submit(workerId)
+        const held = ex.submit(gated, gate, "never")
+        const queued = ex.submit(square, 6)
+        await until(() => held.running())
+        process.kill(pid, "SIGKILL")
+        const e = await t.throwsAsync(held.result(), { instanceOf: WorkerExited })
+        t.is(e!.reason, "signal")
+        t.is(e!.signal, "SIGKILL")
+        t.is(await queued, 36) // the queued call runs on the replacement
+        t.not(await ex.submit(workerId), pid)
+        t.is(ex.metrics().started, 2)
+      })
+    })
+  }
+
   test(t("a call's process.exit fails it with WorkerExited"), async (t) => {
     await using ex = make({ maxWorkers: 1 })
     const e = await t.throwsAsync(ex.submit(exits, 3).result(), { instanceOf: WorkerExited })
