@@ -1,20 +1,24 @@
 // CommExecutor: a task farm over the ranks of a world, on the worker
-// transport (a thread per rank) and the process transport (a process per
-// rank), started through runWorld as a program would be; rank 0 drives it,
-// the others serve.
+// transport (a thread per rank), the process transport (a process per rank)
+// and in-process (every rank on this thread), started through runWorld as a
+// program would be; rank 0 drives it, the others serve.
 import test from "ava"
 import { runWorld } from "rankflow/promise"
 
-for (const transport of ["worker", "process"]) {
+const FARM = new URL("./fixtures/farm.ts", import.meta.url)
+
+for (const transport of ["worker", "process", "inproc"]) {
   test(`CommExecutor on the ${transport} transport: map, submit, asCompleted, wait, cancel, abort and timeout across ranks`, async (t) => {
-    const [report, ...others] = await runWorld<any>({ size: 4, transport, timeout: 60_000 }, new URL("./fixtures/farm.ts", import.meta.url))
+    const program = transport === "inproc" ? (await import(FARM.href)).default : FARM
+    const [report, ...others] = await runWorld<any>({ size: 4, transport, timeout: 60_000 }, program)
     t.deepEqual(others, ["served", "served", "served"])
     t.is(report.workers, 3)
     t.deepEqual(report.squares, [1, 4, 9, 16, 25])
     t.deepEqual(report.chunked, Array.from({ length: 20 }, (_, i) => i * i))
     t.deepEqual(report.zipped, [9, 18])
     t.deepEqual(report.cubes, [1, 8, 27])
-    t.deepEqual(report.servers, [3, false]) // three ranks served calls, the root none
+    // three ranks served calls, the root none (in-process, all are this thread)
+    t.deepEqual(report.servers, transport === "inproc" ? [1, true] : [3, false])
     t.is(report.error, "RangeError: bad")
     t.deepEqual(report.cancelQueued, [true, true, [true, true, true]])
     t.deepEqual(report.firstCompleted, [2])
