@@ -70,13 +70,8 @@ if (import.meta.main) {
   try {
     await using executor = new ThreadPoolExecutor({ maxWorkers: 5 })
     const load = task<typeof loadUrl>(import.meta.url, "loadUrl")
-    const futureToUrl = new Map<Completed<Uint8Array>, string>()
-    const futures = URLS.map((url) => {
-      const future = executor.submit(load, url, 60)
-      futureToUrl.set(future, url)
-      return future
-    })
-    for await (const future of asCompleted(futures)) {
+    const futureToUrl = new Map<Completed<Uint8Array>, string>(URLS.map((url) => [executor.submit(load, url, 60), url]))
+    for await (const future of asCompleted(futureToUrl.keys())) {
       const url = futureToUrl.get(future)!
       try {
         const data = await future.result()

@@ -355,7 +355,7 @@ export const ALL_COMPLETED = "ALL_COMPLETED"
  */
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED
 
-const failedNotCancelled = (f: Future<unknown>): boolean => f.state === "FINISHED" && !f.succeeded()
+const failedNotCancelled = (f: Completed<unknown>): boolean => f.state === "FINISHED" && !f.succeeded()
 
 /**
  * Waits for futures (Python's `concurrent.futures.wait`): resolves to the
@@ -373,15 +373,15 @@ const failedNotCancelled = (f: Future<unknown>): boolean => f.state === "FINISHE
  * @category waiting
  * @since 0.2.0
  */
-export const wait = <A>(
-  futures: Iterable<Future<A>>,
+export const wait = <F extends Completed<unknown>>(
+  futures: Iterable<F>,
   options?: { readonly timeout?: number | undefined; readonly returnWhen?: ReturnWhen | undefined }
-): Promise<{ done: Set<Future<A>>; notDone: Set<Future<A>> }> => {
+): Promise<{ done: Set<F>; notDone: Set<F> }> => {
   const all = new Set(futures)
   const returnWhen = options?.returnWhen ?? ALL_COMPLETED
   const split = () => {
-    const done = new Set<Future<A>>()
-    const notDone = new Set<Future<A>>()
+    const done = new Set<F>()
+    const notDone = new Set<F>()
     for (const f of all) (f.done() ? done : notDone).add(f)
     return { done, notDone }
   }
@@ -391,7 +391,7 @@ export const wait = <A>(
       if (!f.done()) continue
       doneCount++
       if (returnWhen === FIRST_COMPLETED) return true
-      if (returnWhen === FIRST_EXCEPTION && failedNotCancelled(f as Future<unknown>)) return true
+      if (returnWhen === FIRST_EXCEPTION && failedNotCancelled(f)) return true
     }
     return doneCount === all.size
   }
@@ -442,11 +442,11 @@ export type Completed<A> = Omit<Future<A>, "then">
  * @since 0.2.0
  */
 export const asCompleted = <A>(
-  futures: Iterable<Future<A>>,
+  futures: Iterable<Completed<A>>,
   options?: { readonly timeout?: number | undefined }
 ): AsyncIterableIterator<Completed<A>> => {
   const all = [...new Set(futures)]
-  const ready: Array<Future<A>> = []
+  const ready: Array<Completed<A>> = []
   let pending = 0
   let wake: (() => void) | undefined
   for (const f of all) {
@@ -465,11 +465,11 @@ export const asCompleted = <A>(
   const timeout = options?.timeout
   const deadline = timeout === undefined ? undefined : performance.now() + timeout
   let i = 0
-  const it: AsyncIterableIterator<Future<A>> = {
+  const it: AsyncIterableIterator<Completed<A>> = {
     [Symbol.asyncIterator]() {
       return it
     },
-    async next(): Promise<IteratorResult<Future<A>>> {
+    async next(): Promise<IteratorResult<Completed<A>>> {
       for (;;) {
         if (i < ready.length) return { done: false, value: ready[i++]! }
         if (pending === 0) return { done: true, value: undefined }
@@ -489,7 +489,7 @@ export const asCompleted = <A>(
         })
       }
     },
-    async return(): Promise<IteratorResult<Future<A>>> {
+    async return(): Promise<IteratorResult<Completed<A>>> {
       i = ready.length
       pending = 0
       return { done: true, value: undefined }
