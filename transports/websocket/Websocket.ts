@@ -81,8 +81,15 @@ const wsOptions = (o: Readonly<Record<string, unknown>> | undefined): { host?: s
     : undefined)) as Record<string, unknown> | undefined
   let tls: WebSocketTls | undefined
   if (given !== undefined) {
+    const fromEnv = o?.tls === undefined
     for (const k of ["cert", "key", "ca"]) {
-      if (typeof given[k] !== "string" || given[k] === "") throw new RangeError(`TLS needs cert, key and ca (PEM text or file paths); ${k} is missing`)
+      if (typeof given[k] !== "string" || given[k] === "") {
+        throw new RangeError(
+          fromEnv
+            ? `TLS needs all of RANKFLOW_TLS_CERT, RANKFLOW_TLS_KEY and RANKFLOW_TLS_CA; RANKFLOW_TLS_${k.toUpperCase()} is not set`
+            : `TLS needs cert, key and ca (PEM text or file paths); ${k} is missing`
+        )
+      }
     }
     tls = { cert: given.cert as string, key: given.key as string, ca: given.ca as string }
     // Read the files now, so a missing one is the launch's error, not every rank's.
