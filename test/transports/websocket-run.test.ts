@@ -6,8 +6,9 @@
  * starts.
  */
 import test from "ava"
+import { spawnSync } from "node:child_process"
 import { runWorld } from "../../promise.ts"
-import { rankflow } from "../run/rankflow.ts"
+import { rankflow, root } from "../run/rankflow.ts"
 import { scenarios } from "./scenarios.ts"
 import { makeCerts } from "./websocket-harness.ts"
 
@@ -76,4 +77,25 @@ test.serial("runWorld: a bad path, a TLS option missing its key, or a certificat
   await t.throwsAsync(runWorld({ size: 2, transport: "websocket", transportOptions: { tls: { cert: "/nonexistent/a.pem", key: "/nonexistent/b.pem", ca: "/nonexistent/c.pem" } } }, ENV), {
     message: /ENOENT/
   })
+})
+
+test.serial("rankflow run over wss with the certificates named by RANKFLOW_TLS_CERT, _KEY and _CA; one missing is named", async (t) => {
+  const certs = makeCerts()
+  try {
+    const cli = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ["patterns/run/cli.ts", "run", "-n", "3", "--transport", "websocket", "--timeout", "30", "examples/02-ring.ts", "2"], {
+        cwd: root,
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+        timeout: 60_000
+      })
+    const ok = cli({ RANKFLOW_TLS_CERT: certs.cert, RANKFLOW_TLS_KEY: certs.key, RANKFLOW_TLS_CA: certs.ca })
+    t.is(ok.status, 0, ok.stderr)
+    t.regex(ok.stdout, /token went 2 times around 3 ranks: 6 hops, sum 6/)
+    const partial = cli({ RANKFLOW_TLS_CERT: certs.cert, RANKFLOW_TLS_KEY: certs.key })
+    t.not(partial.status, 0)
+    t.regex(partial.stderr, /RANKFLOW_TLS_CA is not set/)
+  } finally {
+    certs.rm()
+  }
 })
