@@ -2,7 +2,7 @@
 /**
  * `rankflow run`: run a module on every rank of a world, like mpirun.
  *
- *     rankflow run -n 4 [--transport worker|inproc] [--tag-output] [--timeout SECONDS] app.ts [args...]
+ *     rankflow run -n 4 [--transport worker|inproc|process|tcp|websocket] [--tag-output] [--timeout SECONDS] app.ts [args...]
  *     rankflow run -n 8 --listen HOST:PORT [--local K] app.ts [args...]   (the head of a multi-machine world)
  *     rankflow join HOST:PORT [-n K] app.ts [args...]                      (on each other machine)
  *
