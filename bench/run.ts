@@ -41,6 +41,19 @@ import { p2p, type P2pPoint, type P2pSpec } from "./programs/p2p.ts"
 // ------------------------------------------------------------------- options
 
 const argv = process.argv.slice(2)
+const flags = ["--quick", "--no-peers", "--skip-p2p", "--skip-coll", "--skip-pools"]
+const valued = ["--repeats", "--scale", "--out"]
+if (argv.includes("--help") || argv.includes("-h")) {
+  console.log(`usage: npm run bench -- [${flags.join("] [")}] [--repeats N] [--scale X] [--out DIR]`)
+  process.exit(0)
+}
+for (let i = 0; i < argv.length; i++) {
+  if (valued.includes(argv[i]!) && argv[i + 1] !== undefined) i++
+  else if (!flags.includes(argv[i]!)) {
+    console.error(`bench: unknown argument ${JSON.stringify(argv[i])}; see --help`)
+    process.exit(2)
+  }
+}
 const flag = (name: string) => argv.includes(name)
 const option = (name: string, fallback: string): string => {
   const i = argv.indexOf(name)
