@@ -13,80 +13,31 @@
  *
  * @since 0.1.0
  */
-import { Codec, Errors, World } from "../../core/index.ts"
 import { fromEnvironment } from "../stream/Bootstrap.ts"
-import { SECRET_ENV, SECRET_FILE_ENV } from "../stream/Handshake.ts"
+import { type ChildConfig, forgetSecret, readConfig, runChild } from "../stream/Child.ts"
 import { loadTls, tlsFilesFromEnvironment } from "./Endpoint.ts"
-import { startRank, type TcpRank } from "./Rank.ts"
+import { startRank } from "./Rank.ts"
 
-interface Config {
-  readonly program: string
-  readonly engine: Record<string, unknown>
-  readonly options: Record<string, unknown>
+interface Config extends ChildConfig {
   readonly listenHost?: string
   readonly advertise?: string
 }
 
 const env = process.env
-const config: Config = JSON.parse(env.RANKFLOW_TCP_CONFIG ?? "{}")
-delete env.RANKFLOW_TCP_CONFIG
+const config = readConfig<Config>("RANKFLOW_TCP_CONFIG")
 
-let reported = false
-let stopping = false
-const send = (m: unknown, then?: () => void): void => {
-  if (process.connected) process.send!(m, undefined, {}, () => then?.())
-  else then?.()
-}
-
-const report = (outcome: { ok: boolean; value?: unknown; error?: unknown }, then?: () => void): void => {
-  if (reported) return then?.()
-  reported = true
-  if (outcome.ok) {
-    try {
-      send({ type: "done", ok: true, value: Codec.encode(outcome.value).slice() }, then)
-      return
-    } catch (e) {
-      outcome = { ok: false, error: new Error(`the program's result cannot be sent to the launcher: ${e instanceof Error ? e.message : e}`) }
-    }
+await runChild({
+  program: config.program,
+  build: () => {
+    const b = fromEnvironment(env)
+    forgetSecret(env)
+    const files = tlsFilesFromEnvironment(env)
+    return startRank(b, {
+      ...config.options,
+      tls: files === undefined ? undefined : loadTls(files),
+      engine: config.engine,
+      listenHost: config.listenHost,
+      advertise: config.advertise
+    })
   }
-  send({ type: "done", ok: false, error: Errors.toWire(outcome.error) }, then)
-}
-
-process.on("uncaughtException", (error) => report({ ok: false, error }, () => process.exit(1)))
-process.on("disconnect", () => {
-  if (!stopping) process.exit(reported ? 0 : 1)
 })
-
-let rank: TcpRank | undefined
-const early: Array<{ type: string; rank?: number; error?: unknown; exited?: boolean }> = []
-const onMessage = (m: { type: string; rank?: number; error?: unknown; exited?: boolean }): void => {
-  if (m.type === "stop") {
-    stopping = true
-    rank?.close()
-    process.disconnect()
-    setTimeout(() => process.exit(0), 500).unref()
-  } else if (rank === undefined) early.push(m)
-  else if (m.type === "lost") {
-    rank.engine.peerFailed(m.rank!, Errors.fromWire(m.error))
-    if (m.exited === true) rank.transport.forget(m.rank!)
-  }
-}
-process.on("message", onMessage)
-
-try {
-  const b = fromEnvironment(env)
-  delete env[SECRET_ENV]
-  delete env[SECRET_FILE_ENV]
-  const files = tlsFilesFromEnvironment(env)
-  rank = await startRank(b, {
-    ...config.options,
-    tls: files === undefined ? undefined : loadTls(files),
-    engine: config.engine,
-    listenHost: config.listenHost,
-    advertise: config.advertise
-  })
-  for (const m of early.splice(0)) onMessage(m)
-  report(await World.runRank(rank.engine, await World.loadProgram(config.program)))
-} catch (error) {
-  report({ ok: false, error })
-}
