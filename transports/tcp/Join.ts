@@ -19,7 +19,8 @@ import { Errors } from "../../core/index.ts"
 import { loadSecret } from "../stream/Handshake.ts"
 import { connectAgent, RendezvousError } from "../stream/Rendezvous.ts"
 import { loadTls, tlsFilesFromEnvironment } from "./Endpoint.ts"
-import { keepAlive, type LocalRank, pack, packError, spawnRank, unpack } from "./Launcher.ts"
+import type { LocalRank } from "../stream/Children.ts"
+import { keepAlive, pack, packError, spawnRank, unpack } from "./Launcher.ts"
 
 /**
  * What `rankflow join` is asked.

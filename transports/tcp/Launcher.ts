@@ -29,71 +29,17 @@
  *
  * @since 0.1.0
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { availableParallelism, networkInterfaces } from "node:os"
-import { createInterface } from "node:readline"
-import type { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { Codec, Errors } from "../../core/index.ts"
 import type { World } from "../../core/index.ts"
+import { bare, type LocalRank, Outcomes, type RankEvents, spawnChild, STOP_GRACE_MS } from "../stream/Children.ts"
 import { loadSecret, newSecret, SECRET_ENV, SECRET_FILE_ENV } from "../stream/Handshake.ts"
 import { type Channel, parseHostPort, startCoordinator, type TlsOptions } from "../stream/Rendezvous.ts"
 import { limits } from "../stream/Transport.ts"
 import { loadTls, tlsFilesFromEnvironment } from "./Endpoint.ts"
 
 const ENTRY = fileURLToPath(new URL("./Entry.ts", import.meta.url))
-const STOP_GRACE_MS = 2000
-
-/** An error without the launcher's stack: where the launcher noticed says nothing about the rank. */
-const bare = (message: string): Error => {
-  const e = new Error(message)
-  e.stack = `Error: ${message}`
-  return e
-}
-
-/**
- * Why a rank's process ended before its program did.
- *
- * @category internals
- * @since 0.1.0
- */
-export const describeExit = (rank: number, code: number | null, signal: string | null): string =>
-  signal !== null
-    ? `rank ${rank}'s process was killed (${signal}) before its program finished`
-    : `rank ${rank}'s process exited (code ${code}) before its program finished`
-
-/** Calls `onLine` with each line of `from`; resolves when it ends. */
-const lines = (from: Readable, onLine: (line: string) => void): Promise<void> =>
-  new Promise((resolve) => {
-    const rl = createInterface({ input: from, crlfDelay: Infinity })
-    rl.on("line", onLine)
-    rl.on("close", resolve)
-  })
-
-/**
- * What a parent (the launcher, or an agent) hears from one rank's process.
- *
- * @category internals
- * @since 0.1.0
- */
-export interface RankEvents {
-  done(rank: number, ok: boolean, value: unknown, error: unknown): void
-  exit(rank: number, code: number | null, signal: string | null, error?: Error): void
-  line(rank: number, fd: 1 | 2, line: string): void
-}
-
-/**
- * A rank's child process on this machine.
- *
- * @category internals
- * @since 0.1.0
- */
-export interface LocalRank {
-  readonly child: ChildProcess
-  /** Resolves once the process has exited and its output is drained. */
-  readonly ended: Promise<void>
-  tell(m: unknown): void
-}
 
 /**
  * Spawns rank `rank` of a world whose coordinator is `coordinator`.
@@ -124,46 +70,7 @@ export const spawnRank = (
   }
   delete env[SECRET_FILE_ENV]
   delete env.RANKFLOW_HOST_COORDINATOR
-  const child = spawn(process.execPath, [ENTRY, ...argv], {
-    env,
-    stdio: ["ignore", pipe ? "pipe" : "inherit", pipe ? "pipe" : "inherit", "ipc"],
-    serialization: "advanced"
-  })
-  const drained: Array<Promise<void>> = []
-  if (pipe) {
-    drained.push(lines(child.stdout!, (l) => events.line(rank, 1, l)))
-    drained.push(lines(child.stderr!, (l) => events.line(rank, 2, l)))
-  }
-  child.on("message", (m: { type: string; ok: boolean; value?: Uint8Array; error?: unknown }) => {
-    if (m.type !== "done") return
-    if (m.ok) events.done(rank, true, Codec.decode(m.value!), undefined)
-    else events.done(rank, false, undefined, Errors.fromWire(m.error))
-  })
-  const exited = new Promise<void>((resolve) => {
-    let finished = false
-    const over = (code: number | null, signal: string | null, error?: Error): void => {
-      if (finished) return
-      finished = true
-      events.exit(rank, code, signal, error)
-      resolve()
-    }
-    child.on("error", (e) => {
-      if (child.pid === undefined || child.exitCode !== null) over(null, null, e)
-    })
-    child.on("exit", (code, signal) => over(code, signal))
-  })
-  return {
-    child,
-    ended: exited.then(() => Promise.all(drained)).then(() => {}),
-    tell: (m) => {
-      if (!child.connected) return
-      try {
-        child.send(m as never, (e) => void e)
-      } catch {
-        // the channel closed meanwhile: the child is exiting
-      }
-    }
-  }
+  return spawnChild(ENTRY, rank, env, argv, pipe, events)
 }
 
 /**
@@ -261,13 +168,11 @@ export const launcher: World.Launcher = {
     })
     const tag = spec.tagOutput === true
 
-    const outcomes = new Map<number, World.RankOutcome>()
     const locals: Array<LocalRank> = []
     const exited = new Set<number>()
     /** Remote ranks by rank: their agent's channel. */
     const agents = new Map<number, Channel>()
     let next = local
-    let ended = false
     let finish: (v: ReadonlyArray<World.RankOutcome>) => void = () => {}
     const result = new Promise<ReadonlyArray<World.RankOutcome>>((r) => (finish = r))
     let remoteGone: () => void = () => {}
@@ -286,8 +191,12 @@ export const launcher: World.Launcher = {
       for (const ch of channels(except)) ch.send({ ...rest, t: type, ...(packed === undefined ? {} : { error: packed }) })
     }
 
+    const outcomes = new Outcomes(size, spec.onOutcome, tellAll, () => void end(true))
+    const record = outcomes.record.bind(outcomes)
+    let ended = false
+
     const end = async (stop: boolean): Promise<void> => {
-      if (ended) return
+      if (!outcomes.finish()) return
       ended = true
       const kill = (): void => {
         for (const [r, c] of locals.entries()) if (!exited.has(r)) c.child.kill("SIGKILL")
@@ -307,26 +216,12 @@ export const launcher: World.Launcher = {
       clearTimeout(bound)
       for (const ch of channels()) ch.close()
       coordinator.close()
-      finish([...outcomes.values()])
-    }
-
-    const record = (rank: number, ok: boolean, value: unknown, error: unknown, gone: boolean): void => {
-      if (ended) return
-      if (!outcomes.has(rank)) {
-        const out: World.RankOutcome = { rank, ok, value, error, at: performance.now() }
-        outcomes.set(rank, out)
-        spec.onOutcome?.(out)
-        if (!ok) tellAll({ type: "lost", rank, error: Errors.toWire(error), exited: gone } as { type: string }, rank)
-      } else if (gone) {
-        tellAll({ type: "lost", rank, error: Errors.toWire(error), exited: true } as { type: string }, rank)
-      }
-      if (outcomes.size === size) void end(true)
+      finish(outcomes.list())
     }
 
     const exitOf = (rank: number, code: number | null, signal: string | null, error?: Error): void => {
       exited.add(rank)
-      const why = error ?? bare(outcomes.has(rank) ? `rank ${rank}'s process ended (${signal ?? `code ${code}`}) before the world did` : describeExit(rank, code, signal))
-      record(rank, false, undefined, why, true)
+      outcomes.exit(rank, code, signal, error)
       checkRemote()
     }
 
