@@ -15,51 +15,19 @@ import type { Duplex } from "node:stream"
 import { WebSocket } from "ws"
 import { type Engine, World } from "../../core/index.ts"
 import { Parser } from "../../transports/stream/Framing.ts"
-import { type Connector, type LogEntry, StreamTransport, type StreamOptions } from "../../transports/stream/Transport.ts"
+import { type LogEntry, StreamTransport, type StreamOptions } from "../../transports/stream/Transport.ts"
 import { WebSocketConnector, type WebSocketOptions } from "../../transports/websocket/Endpoint.ts"
+import { Recording } from "./stream/harness.ts"
+
+export { Recording, run, sleep, until } from "./stream/harness.ts"
 
 export const SECRET = new TextEncoder().encode("ws-k3y-41d0-88ce")
-
-/** A WebSocket connector that keeps every stream it opens or accepts. */
-export class Recording implements Connector {
-  readonly name = "websocket"
-  readonly streams: Array<Duplex> = []
-  readonly inner: WebSocketConnector
-  constructor(options: WebSocketOptions) {
-    this.inner = new WebSocketConnector(options)
-  }
-  listen(accept: (s: Duplex) => void): Promise<void> {
-    return this.inner.listen((s) => {
-      this.streams.push(s)
-      accept(s)
-    })
-  }
-  async dial(peer: number): Promise<Duplex> {
-    const s = await this.inner.dial(peer)
-    this.streams.push(s)
-    return s
-  }
-  close(): void {
-    this.inner.close()
-  }
-  /** Destroys every open stream (the WebSocket between two live ranks breaks). */
-  breakAll(): number {
-    let n = 0
-    for (const s of this.streams) {
-      if (!s.destroyed) {
-        s.destroy()
-        n++
-      }
-    }
-    return n
-  }
-}
 
 export interface WsWorld {
   readonly urls: ReadonlyArray<string>
   readonly transports: Array<StreamTransport>
   readonly engines: Array<Engine.Engine>
-  readonly connectors: Array<Recording>
+  readonly connectors: Array<Recording<WebSocketConnector>>
   readonly logs: Array<LogEntry>
   readonly close: () => void
 }
@@ -79,7 +47,7 @@ export const wsWorld = async (
 ): Promise<WsWorld> => {
   const logs: Array<LogEntry> = []
   const log = (e: LogEntry) => logs.push(e)
-  const connectors = Array.from({ length: size }, (_, rank) => new Recording({ log, ...(options.maxFrame !== undefined ? { maxFrame: options.maxFrame } : {}), ...ws(rank), rank }))
+  const connectors = Array.from({ length: size }, (_, rank) => new Recording(new WebSocketConnector({ log, ...(options.maxFrame !== undefined ? { maxFrame: options.maxFrame } : {}), ...ws(rank), rank })))
   const bound = await Promise.all(connectors.map((c) => c.inner.bind()))
   // What the ranks dial: their own URLs, or (`via`) others that lead to them.
   const urls = via === undefined ? bound : await via(bound)
@@ -99,21 +67,6 @@ export const wsWorld = async (
       for (const e of engines) e.close()
       for (const t of transports) t.close()
     }
-  }
-}
-
-/** Runs a program (Promise face) on every rank of a test world. */
-export const run = <A>(w: WsWorld, program: World.Program<A>) => Promise.all(w.engines.map((e) => World.runRank(e, program as World.Program)))
-
-/** Resolves after `ms`. */
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/** Resolves when `cond()` holds (checked every 5 ms), or rejects after `ms`. */
-export const until = async (cond: () => boolean, ms = 5000, what = "a condition"): Promise<void> => {
-  const t0 = performance.now()
-  while (!cond()) {
-    if (performance.now() - t0 > ms) throw new Error(`${what} did not hold within ${ms} ms`)
-    await sleep(5)
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * The link between two live ranks survives its connection: sockets
+ * The link between two live ranks survives its connection (the scenarios
+ * in `link-breaks.ts`, over Unix sockets): sockets
  * destroyed in the middle of a stream of 100,000 messages (and of large
  * messages travelling in pieces) lose nothing and duplicate nothing. And a
  * peer that is gone for good — killed, or silent — is reported lost, with a
@@ -9,76 +10,10 @@ import test from "ava"
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { World } from "../../../core/index.ts"
-import { Request } from "../../../promise.ts"
-import { alone, run, SECRET, socketDir, world } from "./harness.ts"
+import { alone, SECRET, socketDir, world } from "./harness.ts"
+import { linkBreakTests } from "./link-breaks.ts"
 
-const N = 100_000
-const WINDOW = 500
-
-test.serial("a socket destroyed (on either side, three times) in a stream of 100,000 messages: every message arrives once, in order", async (t) => {
-  // A small queue, so that the sender feels backpressure and the breaks hit a busy link.
-  const w = await world(2, { maxQueued: 256 * 1024, highWaterMark: 64 * 1024 })
-  try {
-    const breaks: Array<number> = []
-    const results = await run(w, async (comm) => {
-      await comm.barrier()
-      if (comm.rank === 0) {
-        for (let i = 0; i < N; i += WINDOW) {
-          const reqs = []
-          for (let k = i; k < i + WINDOW; k++) reqs.push(comm.isend(k, 1, 1))
-          if (i === 20_000 || i === 70_000) breaks.push(w.connectors[0]!.breakAll())
-          await Request.waitAll(reqs)
-        }
-        await comm.send("end", 1, 2)
-        return "sent"
-      }
-      let next = 0
-      let wrong = 0
-      while (next < N) {
-        const reqs = Array.from({ length: WINDOW }, () => comm.irecv<number>(0, 1))
-        const got = await Request.waitAll(reqs)
-        for (const v of got) if (v !== next++) wrong++
-        if (next === 45_000) breaks.push(w.connectors[1]!.breakAll())
-      }
-      await comm.recv(0, 2)
-      return { received: next, wrong, extra: comm.iprobe(0, 1) }
-    })
-    t.deepEqual(results.map((r) => r.ok), [true, true], String(results.map((r) => r.error)))
-    t.deepEqual(results[1]!.value, { received: N, wrong: 0, extra: false })
-    t.true(breaks.every((n) => n >= 1), `streams destroyed: ${breaks}`)
-    t.true(w.transports[1]!.connectionsTo(0) >= 4, `rank 1 connected ${w.transports[1]!.connectionsTo(0)} times`)
-    t.false(w.logs.some((l) => l.level === "warn"), w.logs.map((l) => l.message).join("\n"))
-  } finally {
-    w.close()
-  }
-})
-
-test.serial("large messages that travel in pieces survive broken connections, byte for byte", async (t) => {
-  const w = await world(2, { maxFrame: 64 * 1024, eagerLimit: 16 * 1024 })
-  try {
-    const fill = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => i * 0.5 + seed)
-    const results = await run(w, async (comm) => {
-      let ok = 0
-      for (let m = 0; m < 24; m++) {
-        const n = [300_000, 20_000, 131_072][m % 3]!
-        if (comm.rank === 0) {
-          const req = comm.Isend(fill(n, m), 1, 3)
-          if (m % 4 === 1) setTimeout(() => w.connectors[m % 8 === 1 ? 0 : 1]!.breakAll(), 1)
-          await req.wait()
-        } else {
-          const got = await comm.Recv(new Float64Array(n), 0, 3)
-          if (got.every((x, i) => x === i * 0.5 + m)) ok++
-        }
-      }
-      return ok
-    })
-    t.deepEqual(results.map((r) => r.ok), [true, true], String(results.map((r) => r.error)))
-    t.is(results[1]!.value, 24)
-    t.true(w.transports[1]!.connectionsTo(0) >= 2)
-  } finally {
-    w.close()
-  }
-})
+linkBreakTests(world, { stream: "socket", streams: "connections" })
 
 const peerScript = fileURLToPath(new URL("./fixtures/peer.ts", import.meta.url))
 

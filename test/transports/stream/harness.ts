@@ -21,13 +21,14 @@ export const socketDir = (): { dir: string; rm: () => void } => {
   return { dir, rm: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** A Unix connector that keeps every stream it opens or accepts. */
-export class Recording implements Connector {
-  readonly name = "process"
+/** A connector (by default a Unix one) that keeps every stream it opens or accepts. */
+export class Recording<C extends Connector = UnixConnector> implements Connector {
+  readonly name: string
   readonly streams: Array<Duplex> = []
-  private readonly inner: UnixConnector
-  constructor(dir: string, rank: number) {
-    this.inner = new UnixConnector(dir, rank)
+  readonly inner: C
+  constructor(inner: C) {
+    this.inner = inner
+    this.name = inner.name
   }
   listen(accept: (s: Duplex) => void): Promise<void> {
     return this.inner.listen((s) => {
@@ -79,7 +80,7 @@ export const world = async (
 ): Promise<TestWorld> => {
   const { dir, rm } = dir0 === undefined ? socketDir() : { dir: dir0, rm: () => {} }
   const logs: Array<LogEntry> = []
-  const connectors = members.map((r) => new Recording(dir, r))
+  const connectors = members.map((r) => new Recording(new UnixConnector(dir, r)))
   const transports = connectors.map((connector, i) => ({ connector, rank: members[i]! })).map(({ connector, rank }) =>
     new StreamTransport({ log: (e) => logs.push(e), ...options, rank, size, world: "test-world", secret: secrets?.[rank] ?? SECRET, connector })
   )
@@ -100,7 +101,7 @@ export const world = async (
 }
 
 /** Runs a program (Promise face) on every rank of a test world. */
-export const run = <A>(w: TestWorld, program: World.Program<A>) =>
+export const run = <A>(w: { readonly engines: ReadonlyArray<Engine.Engine> }, program: World.Program<A>) =>
   Promise.all(w.engines.map((e) => World.runRank(e, program as World.Program)))
 
 /** A raw client on rank `rank`'s socket: write bytes, see what comes back and when it closes. */
