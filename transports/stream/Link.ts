@@ -19,10 +19,13 @@
  * it fails.
  *
  * Bodies are copied into the queue, so `send` returns true at once, except
- * for a DATA body larger than a piece: that body is the engine's own until
- * `writable` (the engine keeps it unchanged until then), so it travels by
- * reference, in pieces of at most the maximum frame size, and `send` returns
- * false until the peer has acknowledged all of it.
+ * for a DATA body (a rendezvous) of more than 16 KiB: that body is the
+ * engine's own until `writable` (the engine keeps it unchanged until then),
+ * so it travels by reference, uncopied, in pieces of at most the maximum
+ * frame size, and `send` returns false until the peer has acknowledged all
+ * of it. The chunks frames are copied into are reused once the peer has
+ * acknowledged every frame in them, so a stream of eager messages allocates
+ * nothing.
  *
  * @since 0.1.0
  */
@@ -35,8 +38,15 @@ import type { Host } from "./Transport.ts"
 type Frame = Envelope.Frame
 
 /** Bytes of each chunk frames are copied into. */
-const CHUNK = 64 * 1024
+const CHUNK = 256 * 1024
+/**
+ * A DATA body (rendezvous: the engine keeps it unchanged until `writable`)
+ * larger than this travels by reference instead of being copied.
+ */
+const BY_REFERENCE = 16 * 1024
 const EMPTY = new Uint8Array(0)
+/** Free chunks a link keeps for reuse. */
+const SPARE = 8
 
 /** Sequence numbers are u32 and wrap: `a - b` as a signed 32-bit number. */
 const diff = (a: number, b: number): number => (a - b) | 0
@@ -103,6 +113,12 @@ export class Link {
   private drainWait = false
   private wantWritable = false
   private chunk: Uint8Array = EMPTY
+  /** Chunks free for reuse. */
+  private spare: Array<Uint8Array> = []
+  /** Chunks left behind with frames awaiting acknowledgement and no acknowledgement of ours in them. */
+  private clean = new Set<Uint8Array>()
+  /** Is an acknowledgement of ours in the current chunk? */
+  private chunkAcks = false
   private used = 0
   private scheduled = false
   private lastWrite = 0
@@ -127,12 +143,28 @@ export class Link {
 
   private reserve(n: number): number {
     if (this.chunk.byteLength - this.used < n) {
-      this.chunk = new Uint8Array(Math.max(CHUNK, n))
+      // Done with this chunk: it is free again if no frame in it waits for an acknowledgement.
+      const last = this.qHead < this.q.length ? this.q[this.q.length - 1]!.chunk : undefined
+      if (this.chunkAcks) this.chunkAcks = false
+      else if (last !== this.chunk) this.retire(this.chunk)
+      else if (this.chunk.byteLength === CHUNK) this.clean.add(this.chunk)
+      this.chunk = n <= CHUNK && this.spare.length > 0 ? this.spare.pop()! : new Uint8Array(Math.max(CHUNK, n))
       this.used = 0
     }
     const at = this.used
     this.used += n
     return at
+  }
+
+  /**
+   * Keeps a chunk whose frames the peer has all acknowledged for reuse (the
+   * peer has them, so no write still reads it). Never a chunk holding an
+   * acknowledgement of ours: that is in no queue, so it may still wait in
+   * the stream.
+   */
+  private retire(chunk: Uint8Array): void {
+    this.clean.delete(chunk)
+    if (chunk.byteLength === CHUNK && this.spare.length < SPARE) this.spare.push(chunk)
   }
 
   /** Is the engine to wait before sending more? */
@@ -147,7 +179,7 @@ export class Link {
     const body = f.body
     const n = body === undefined ? 0 : body.byteLength
     const saved = f.seq
-    if (f.kind === Envelope.Kind.DATA && n > this.host.pieceBytes) {
+    if (f.kind === Envelope.Kind.DATA && n > BY_REFERENCE) {
       // By reference, in pieces: the body is the engine's until `writable`.
       for (let off = 0; off < n; off += this.host.pieceBytes) {
         const piece = body!.subarray(off, Math.min(n, off + this.host.pieceBytes))
@@ -237,6 +269,7 @@ export class Link {
     if (heartbeat || this.recvSeq !== this.ackedSeq) {
       const at = this.reserve(FRAME_OVERHEAD)
       writeFrame(this.chunk, at, ackFrame(this.host.rank, this.recvSeq), 0, undefined)
+      this.chunkAcks = true
       this.ackedSeq = this.recvSeq
       if (this.chunk === run && at === runEnd) runEnd = at + FRAME_OVERHEAD
       else {
@@ -277,6 +310,7 @@ export class Link {
       this.q[this.qHead++] = undefined
       if (e.ext !== undefined) this.externals--
       else this.queuedBytes -= e.end - e.start
+      if (e.chunk !== this.chunk && (this.qHead === this.q.length || this.q[this.qHead]!.chunk !== e.chunk) && this.clean.has(e.chunk)) this.retire(e.chunk)
     }
     if (this.written < this.qHead) this.written = this.qHead
     if (this.qHead > 1024 && this.qHead * 2 > this.q.length) {
@@ -512,6 +546,8 @@ export class Link {
     this.queuedBytes = 0
     this.unwrittenBytes = 0
     this.externals = 0
+    this.spare = []
+    this.clean.clear()
     this.assembly = undefined
   }
 
