@@ -646,12 +646,20 @@ export interface RendezvousOptions {
 
 const RETRYABLE = new Set(["ECONNREFUSED", "ENOENT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "EPIPE"])
 
-const open = (coordinator: string, tls: TlsOptions | undefined): Promise<Socket> => {
-  const { host, port } = parseHostPort(coordinator)
-  return new Promise((resolve, reject) => {
+/**
+ * Opens a TCP connection to `host:port` (mutual TLS with `tls`, the peer's
+ * certificate checked against its CA but not its name) with Nagle off;
+ * rejects with the socket's error.
+ *
+ * @category internals
+ * @since 0.1.0
+ */
+export const openSocket = (host: string, port: number, tls: TlsOptions | undefined, highWaterMark?: number): Promise<Socket> =>
+  new Promise((resolve, reject) => {
+    const hwm = highWaterMark === undefined ? {} : { highWaterMark }
     const socket: Socket = tls !== undefined
-      ? tlsConnect({ host, port, ...tls, rejectUnauthorized: true, checkServerIdentity: () => undefined })
-      : netConnect({ host, port })
+      ? tlsConnect({ host, port, ...tls, rejectUnauthorized: true, checkServerIdentity: () => undefined, ...hwm } as never)
+      : netConnect({ host, port, noDelay: true, ...hwm } as never)
     const failed = (e: Error): void => {
       socket.destroy()
       reject(e)
@@ -663,6 +671,10 @@ const open = (coordinator: string, tls: TlsOptions | undefined): Promise<Socket>
       resolve(socket)
     })
   })
+
+const open = (coordinator: string, tls: TlsOptions | undefined): Promise<Socket> => {
+  const { host, port } = parseHostPort(coordinator)
+  return openSocket(host, port, tls)
 }
 
 type Attempt = { ok: true; value: unknown; keep?: boolean } | { ok: false; retry: boolean; error: RendezvousError }

@@ -13,10 +13,10 @@
  * @since 0.1.0
  */
 import { readFileSync } from "node:fs"
-import { connect as netConnect, createServer as netCreateServer, type Server, type Socket } from "node:net"
+import { createServer as netCreateServer, type Server, type Socket } from "node:net"
 import type { Duplex } from "node:stream"
-import { connect as tlsConnect, createServer as tlsCreateServer, type TLSSocket } from "node:tls"
-import { formatHostPort, parseHostPort, type TlsOptions } from "../stream/Rendezvous.ts"
+import { createServer as tlsCreateServer, type TLSSocket } from "node:tls"
+import { formatHostPort, openSocket, parseHostPort, type TlsOptions } from "../stream/Rendezvous.ts"
 import type { Connector } from "../stream/Transport.ts"
 
 /**
@@ -193,24 +193,10 @@ export class TcpConnector implements Connector {
     const a = this.peers[peer]
     if (a === undefined) return Promise.reject(new Error(`no address for rank ${peer}`))
     const { host, port } = parseTcpAddress(a)
-    const tls = this.options.tls
-    return new Promise((resolve, reject) => {
-      const hwm = this.options.highWaterMark ?? 1024 * 1024
-      const socket: Socket = tls !== undefined
-        ? tlsConnect({ host, port, ...tls, rejectUnauthorized: true, checkServerIdentity: () => undefined, highWaterMark: hwm } as never)
-        : netConnect({ host, port, noDelay: true, highWaterMark: hwm } as never)
-      const failed = (e: Error): void => {
-        socket.destroy()
-        reject(e)
-      }
-      socket.once("error", failed)
-      socket.once(tls !== undefined ? "secureConnect" : "connect", () => {
-        socket.off("error", failed)
-        socket.on("error", () => {})
-        socket.setNoDelay(true)
-        this.track(socket)
-        resolve(socket)
-      })
+    return openSocket(host, port, this.options.tls, this.options.highWaterMark ?? 1024 * 1024).then((socket) => {
+      socket.on("error", () => {})
+      this.track(socket)
+      return socket
     })
   }
 
