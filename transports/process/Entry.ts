@@ -16,8 +16,7 @@
  *
  * @since 0.1.0
  */
-import { World } from "../../core/index.ts"
-import { type ChildConfig, readConfig, runChild, takeSecret } from "../stream/Child.ts"
+import { type ChildConfig, rankOver, readConfig, runChild, takeSecret } from "../stream/Child.ts"
 import { limits, StreamTransport } from "../stream/Transport.ts"
 import { UnixConnector } from "./Endpoint.ts"
 
@@ -41,14 +40,6 @@ await runChild({
       secret,
       connector: new UnixConnector(dir, rank, opts.highWaterMark)
     })
-    const engine = World.makeEngine(transport, config.engine)
-    return {
-      engine,
-      transport,
-      close: () => {
-        engine.close()
-        transport.close()
-      }
-    }
+    return rankOver(transport, config.engine)
   }
 })

@@ -88,6 +88,26 @@ export const forgetSecret = (env: Record<string, string | undefined>): void => {
   delete env[SECRET_FILE_ENV]
 }
 
+/**
+ * A rank over `transport`: its engine made with `engine` options; closing
+ * it closes the engine, the transport, then `also` (a connector...).
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const rankOver = (transport: StreamTransport, engine: Record<string, unknown>, also?: () => void): ChildRank => {
+  const e = World.makeEngine(transport, engine)
+  return {
+    engine: e,
+    transport,
+    close: () => {
+      e.close()
+      transport.close()
+      also?.()
+    }
+  }
+}
+
 type FromParent = { type: string; rank?: number; error?: unknown; exited?: boolean }
 
 /**

@@ -17,8 +17,7 @@
  *
  * @since 0.1.0
  */
-import { World } from "../../core/index.ts"
-import { type ChildConfig, readConfig, runChild, takeSecret } from "../stream/Child.ts"
+import { type ChildConfig, rankOver, readConfig, runChild, takeSecret } from "../stream/Child.ts"
 import { rendezvous } from "../stream/Rendezvous.ts"
 import { limits, StreamTransport } from "../stream/Transport.ts"
 import { pem, WebSocketConnector, type WebSocketTls } from "./Endpoint.ts"
@@ -77,15 +76,6 @@ await runChild({
     })
     c.setAddresses(table.addresses)
     const transport = new StreamTransport({ ...opts, rank, size, world: table.world, secret, connector: c })
-    const engine = World.makeEngine(transport, config.engine)
-    return {
-      engine,
-      transport,
-      close: () => {
-        engine.close()
-        transport.close()
-        c.close()
-      }
-    }
+    return rankOver(transport, config.engine, () => c.close())
   }
 })
