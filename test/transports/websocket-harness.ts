@@ -13,11 +13,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Duplex } from "node:stream"
 import { WebSocket } from "ws"
-import { type Engine, World } from "../../core/index.ts"
+import type { Engine } from "../../core/index.ts"
 import { Parser } from "../../transports/stream/Framing.ts"
-import { type LogEntry, StreamTransport, type StreamOptions } from "../../transports/stream/Transport.ts"
+import type { LogEntry, StreamOptions, StreamTransport } from "../../transports/stream/Transport.ts"
 import { WebSocketConnector, type WebSocketOptions } from "../../transports/websocket/Endpoint.ts"
-import { Recording } from "./stream/harness.ts"
+import { Recording, startRanks } from "./stream/harness.ts"
 
 export { Recording, run, sleep, until } from "./stream/harness.ts"
 
@@ -52,22 +52,9 @@ export const wsWorld = async (
   // What the ranks dial: their own URLs, or (`via`) others that lead to them.
   const urls = via === undefined ? bound : await via(bound)
   for (const c of connectors) c.inner.setAddresses(urls)
-  const transports = connectors.map((connector, rank) =>
-    new StreamTransport({ log, ...options, rank, size, world: "ws-test-world", secret: secrets?.[rank] ?? SECRET, connector })
-  )
-  const engines = transports.map((t) => World.makeEngine(t, { onWarning: () => {} }))
-  await Promise.all(transports.map((t) => t.start()))
-  return {
-    urls,
-    transports,
-    engines,
-    connectors,
-    logs,
-    close: () => {
-      for (const e of engines) e.close()
-      for (const t of transports) t.close()
-    }
-  }
+  const ranks = connectors.map((_, rank) => rank)
+  const started = await startRanks(connectors, ranks, size, options, "ws-test-world", (r) => secrets?.[r] ?? SECRET, log)
+  return { urls, ...started, connectors, logs }
 }
 
 /** A raw WebSocket client at `url`: send bytes, see the stream protocol's frames that come back and when it closes. */

@@ -15,19 +15,11 @@ import { Envelope } from "../../core/index.ts"
 import { LinkKind, preamble } from "../../transports/stream/Framing.ts"
 import * as Handshake from "../../transports/stream/Handshake.ts"
 import { Codes } from "../../transports/stream/StreamError.ts"
+import { concat } from "./stream/harness.ts"
 import { makeCerts, rawWs, run, SECRET, until, wsWorld } from "./websocket-harness.ts"
 
 const MARK = 0x5eed
 const WORLD = new TextEncoder().encode("ws-test-world")
-const concat = (...parts: Array<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
-}
 
 /**
  * Runs one program on every rank: a ping-pong and an allreduce, then

@@ -6,6 +6,7 @@
 import test from "ava"
 import { Envelope } from "../../../core/index.ts"
 import { FRAME_OVERHEAD, LinkKind, Parser, preamble, writeFrame } from "../../../transports/stream/Framing.ts"
+import { concat } from "./harness.ts"
 
 const frame = (kind: number, tag: number, body?: Uint8Array): Uint8Array => {
   const f = Envelope.make(kind, 3, 0, 7, tag, Envelope.Format.RAW + 1, body?.byteLength ?? 0, body)
@@ -14,15 +15,6 @@ const frame = (kind: number, tag: number, body?: Uint8Array): Uint8Array => {
   f.ref = 12
   const out = new Uint8Array(FRAME_OVERHEAD + (body?.byteLength ?? 0))
   writeFrame(out, 0, f, body?.byteLength ?? 0, body)
-  return out
-}
-const concat = (...parts: Array<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
   return out
 }
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)

@@ -11,18 +11,9 @@ import { Comm as PromiseComm } from "../../../core/promise/Comm.ts"
 import { FRAME_OVERHEAD, LinkKind, preamble, writeFrame } from "../../../transports/stream/Framing.ts"
 import * as Handshake from "../../../transports/stream/Handshake.ts"
 import { Codes } from "../../../transports/stream/StreamError.ts"
-import { alone, raw, type Raw, SECRET, socketDir, until, world } from "./harness.ts"
+import { alone, concat, raw, type Raw, SECRET, socketDir, until, world } from "./harness.ts"
 
 const WORLD = new TextEncoder().encode("test-world")
-const concat = (...parts: Array<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
-}
 
 /** Plays rank 1's side of the handshake with `secret`; resolves with the client after its AUTH went out. */
 const dialAs = async (dir: string, secret: Uint8Array, opts: { world?: Uint8Array; rank?: number; wants?: number } = {}): Promise<Raw> => {

@@ -81,21 +81,43 @@ export const world = async (
   const { dir, rm } = dir0 === undefined ? socketDir() : { dir: dir0, rm: () => {} }
   const logs: Array<LogEntry> = []
   const connectors = members.map((r) => new Recording(new UnixConnector(dir, r)))
-  const transports = connectors.map((connector, i) => ({ connector, rank: members[i]! })).map(({ connector, rank }) =>
-    new StreamTransport({ log: (e) => logs.push(e), ...options, rank, size, world: "test-world", secret: secrets?.[rank] ?? SECRET, connector })
+  const started = await startRanks(connectors, members, size, options, "test-world", (r) => secrets?.[r] ?? SECRET, (e) => logs.push(e))
+  return {
+    dir,
+    ...started,
+    connectors,
+    logs,
+    close: () => {
+      started.close()
+      rm()
+    }
+  }
+}
+
+/**
+ * A stream transport over each of `connectors` (rank `ranks[i]` of a world
+ * of `size` named `world`) and its engine, started; `close` closes them.
+ */
+export const startRanks = async (
+  connectors: ReadonlyArray<Connector>,
+  ranks: ReadonlyArray<number>,
+  size: number,
+  options: StreamOptions,
+  world: string,
+  secret: (rank: number) => Uint8Array,
+  log: (e: LogEntry) => void
+): Promise<{ transports: Array<StreamTransport>; engines: Array<Engine.Engine>; close: () => void }> => {
+  const transports = connectors.map((connector, i) =>
+    new StreamTransport({ log, ...options, rank: ranks[i]!, size, world, secret: secret(ranks[i]!), connector })
   )
   const engines = transports.map((t) => World.makeEngine(t, { onWarning: () => {} }))
   await Promise.all(transports.map((t) => t.start()))
   return {
-    dir,
     transports,
     engines,
-    connectors,
-    logs,
     close: () => {
       for (const e of engines) e.close()
       for (const t of transports) t.close()
-      rm()
     }
   }
 }
@@ -129,6 +151,17 @@ export const raw = (dir: string, rank: number): Raw => {
     if (e !== undefined) r.parseError = e.code
   })
   return r
+}
+
+/** The byte arrays one after the other. */
+export const concat = (...parts: Array<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
+  return out
 }
 
 /** Resolves after `ms`. */
