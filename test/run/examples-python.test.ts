@@ -6,28 +6,12 @@
  * is parsed and checked; nothing about time is asserted.
  */
 import test, { type ExecutionContext } from "ava"
-import { spawn } from "node:child_process"
 import { PAGES } from "../../examples/11-executor-as-completed.ts"
-import { type Ran, root } from "./rankflow.ts"
+import { type Ran, runNode } from "./rankflow.ts"
 
 /** Runs `examples/<file>` with this project's Node; kills it and rejects after `limitMs`. */
 const node = (file: string, args: ReadonlyArray<string> = [], limitMs = 30_000): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const child = spawn(process.execPath, [`examples/${file}`, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
-    child.stderr.on("data", (d) => (stderr += d))
-    const kill = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`${file} did not end within ${limitMs} ms`))
-    }, limitMs)
-    child.on("close", (code) => {
-      clearTimeout(kill)
-      resolve({ code, stdout, stderr, ms: performance.now() - t0 })
-    })
-  })
+  runNode(`examples/${file}`, args, limitMs, file)
 
 const ok = async (t: ExecutionContext, file: string, args: ReadonlyArray<string> = []): Promise<string> => {
   const r = await node(file, args)

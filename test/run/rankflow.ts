@@ -12,21 +12,28 @@ export interface Ran {
   ms: number
 }
 
-/** Runs `rankflow ...args` from the project root; kills it and rejects after `limitMs`. */
-export const rankflow = (args: ReadonlyArray<string>, limitMs = 30_000): Promise<Ran> =>
+/**
+ * Runs this project's Node on `script` with `args` from the project root;
+ * kills it and rejects after `limitMs`, naming it `what`.
+ */
+export const runNode = (script: string, args: ReadonlyArray<string>, limitMs: number, what: string): Promise<Ran> =>
   new Promise((resolve, reject) => {
     const t0 = performance.now()
-    const child = spawn(process.execPath, [cli, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [script, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
     child.stderr.on("data", (d) => (stderr += d))
     const kill = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`rankflow ${args.join(" ")} did not end within ${limitMs} ms`))
+      reject(new Error(`${what} did not end within ${limitMs} ms`))
     }, limitMs)
     child.on("close", (code) => {
       clearTimeout(kill)
       resolve({ code, stdout, stderr, ms: performance.now() - t0 })
     })
   })
+
+/** Runs `rankflow ...args` from the project root; kills it and rejects after `limitMs`. */
+export const rankflow = (args: ReadonlyArray<string>, limitMs = 30_000): Promise<Ran> =>
+  runNode(cli, args, limitMs, `rankflow ${args.join(" ")}`)
