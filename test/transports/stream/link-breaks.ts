@@ -94,4 +94,48 @@ export const linkBreakTests = (
       w.close()
     }
   })
+
+  test.serial(`windows of 32 KiB messages, each its own bytes, arrive byte for byte while ${names.streams} break (the queue's chunks are reused once acknowledged)`, async (t) => {
+    const w = await make(2, { highWaterMark: 256 * 1024 })
+    try {
+      const SIZE = 32 * 1024
+      const breaks: Array<number> = []
+      const ROUNDS = 400
+      const PER = 4
+      const fill = (m: number) => {
+        const b = new Uint8Array(SIZE)
+        for (let i = 0; i < SIZE; i++) b[i] = (i * 31 + m * 7) & 0xff
+        return b
+      }
+      const results = await run(w, async (comm) => {
+        await comm.barrier()
+        let ok = 0
+        for (let r = 0; r < ROUNDS; r++) {
+          if (comm.rank === 0) {
+            // A few eager sends a turn, never waiting for the receiver, so acknowledgements
+            // come in (and chunks are freed and reused) while frames are still in flight.
+            const reqs = []
+            for (let k = 0; k < PER; k++) reqs.push(comm.Isend(fill(r * PER + k), 1, 4))
+            if (r === 100 || r === 250) breaks.push(w.connectors[r === 100 ? 0 : 1]!.breakAll())
+            await Request.waitAll(reqs)
+            await new Promise((resolve) => setImmediate(resolve))
+          } else {
+            const bufs = Array.from({ length: PER }, () => new Uint8Array(SIZE))
+            await Request.waitAll(bufs.map((b) => comm.Irecv(b, 0, 4)))
+            bufs.forEach((b, k) => {
+              const want = fill(r * PER + k)
+              if (b.every((x, i) => x === want[i])) ok++
+            })
+          }
+        }
+        await comm.barrier()
+        return ok
+      })
+      t.deepEqual(results.map((r) => r.ok), [true, true], String(results.map((r) => r.error)))
+      t.is(results[1]!.value, ROUNDS * PER)
+      t.true(w.transports[1]!.connectionsTo(0) >= 2, `rank 1 connected ${w.transports[1]!.connectionsTo(0)} times; streams destroyed: ${breaks}`)
+    } finally {
+      w.close()
+    }
+  })
 }
