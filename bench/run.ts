@@ -2,7 +2,7 @@
  * rankflow's benchmark suite, OSU style, side by side with the raw floor of
  * this machine and with mpi4py on Open MPI, all measured in one run.
  *
- *     npm run bench                   # the whole comparison (~13 minutes, about 6 of them collectives)
+ *     npm run bench                   # the whole comparison (~22 minutes on 2 cores, 5 repeats)
  *     npm run bench -- --quick        # a smoke run: few sizes, few iterations
  *     npm run bench -- --no-peers     # without mpi4py
  *     npm run bench -- --skip-p2p     # the collectives only (or --skip-coll, --skip-pools)
