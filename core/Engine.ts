@@ -2,11 +2,21 @@
  * The engine: one per rank, the protocol half of MPI's PML.
  *
  * It owns the matcher (posted and unexpected queues), encodes and decodes
- * bodies with the codec, chooses eager or rendezvous by the transport's
- * `eagerLimit`, drives the rendezvous handshake (RTS, CTS, DATA), completes
- * requests, and turns a lost or finished peer into failed requests. All of it
- * is synchronous code over plain data: the faces (`Comm.ts`,
+ * bodies with the codec, chooses eager or rendezvous for each message,
+ * drives the rendezvous handshake (RTS, CTS, DATA), completes requests, and
+ * turns a lost or finished peer into failed requests. All of it is
+ * synchronous code over plain data: the faces (`Comm.ts`,
  * `promise/Comm.ts`) wrap it once per user call.
+ *
+ * Flow control (credit-based, per ordered pair of ranks, as in MVAPICH):
+ * every rank splits its `maxUnexpectedBytes` into an eager window per
+ * sender. A sender sends a message eagerly only while it holds credit for
+ * that receiver (each message costs its size plus {@link MESSAGE_OVERHEAD})
+ * and its link to it is writable; otherwise it sends an RTS alone and keeps
+ * the body until the receiver asks for it. The receiver gives credit back in
+ * batches (a CREDIT frame per quarter window) as messages are consumed. So
+ * the bodies of unmatched messages a rank holds never exceed
+ * `maxUnexpectedBytes`, whatever its peers do. See `docs/flow-control.md`.
  *
  * @since 0.1.0
  */
@@ -31,6 +41,17 @@ export interface EngineOptions {
    */
   readonly eagerLimit?: number
   /**
+   * Bytes of unmatched eager messages this rank may hold at most (each
+   * counted as its size plus {@link MESSAGE_OVERHEAD}), split evenly into an
+   * eager window per sender (this rank included). Past a sender's window its
+   * messages go by rendezvous: their bodies stay at the sender until they
+   * are received. Give every rank of a world the same value. Defaults to
+   * {@link DEFAULT_MAX_UNEXPECTED_BYTES} (64 MiB).
+   *
+   * @since 0.3.0
+   */
+  readonly maxUnexpectedBytes?: number
+  /**
    * How long a wait spins on the transport before it sleeps, in microseconds.
    * Defaults to 250 when the world fits the machine's cores and 0 when it
    * oversubscribes them.
@@ -43,6 +64,69 @@ export interface EngineOptions {
 const LIVE = 0
 const FINISHED = 1
 const FAILED = 2
+
+/**
+ * Bytes each eager message is charged beyond its body, against the
+ * receiver's `maxUnexpectedBytes`: what an unmatched message costs the
+ * receiver besides its body (its record in the unexpected queue and the
+ * copy's own objects, measured at about 320 bytes on Node 24). So a flood of
+ * empty messages is bounded too.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "rankflow"
+ * // how many 8-byte messages fit in a 1 MiB eager window
+ * const n = Math.floor((1 << 20) / (8 + Engine.MESSAGE_OVERHEAD))
+ * ```
+ * @category constants
+ * @since 0.3.0
+ */
+export const MESSAGE_OVERHEAD = 320
+
+/**
+ * The default `maxUnexpectedBytes`: 64 MiB per rank. It keeps a full OSU
+ * window (64 messages of the 64 KiB eager limit, 4 MiB) eager from up to 12
+ * senders at once, so bandwidth does not drop to rendezvous in normal use,
+ * while a world of 16 ranks on one machine holds at most 1 GiB of unmatched
+ * bodies in all (a Node process's default heap limit is 2–4 GiB).
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "rankflow"
+ * const perSender = Engine.DEFAULT_MAX_UNEXPECTED_BYTES / 4 // the eager window in a world of 4
+ * ```
+ * @category constants
+ * @since 0.3.0
+ */
+export const DEFAULT_MAX_UNEXPECTED_BYTES = 64 * 1024 * 1024
+
+/**
+ * Counters of a rank's engine: what it holds and how it sent. A snapshot;
+ * read it with {@link statsOf} (or `engine.stats`).
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface EngineStats {
+  /** The `maxUnexpectedBytes` in force. */
+  readonly maxUnexpectedBytes: number
+  /** The eager window each sender has toward this rank (bytes). */
+  readonly eagerWindow: number
+  /** Bytes of unmatched eager messages held now (size plus overhead each). Never above `maxUnexpectedBytes` while every rank uses the same value. */
+  readonly unexpectedBytes: number
+  /** The most `unexpectedBytes` has ever been. */
+  readonly peakUnexpectedBytes: number
+  /** Unmatched messages held now, eager ones and rendezvous requests (RTS, a header each). */
+  readonly unexpectedMessages: number
+  /** Messages this rank sent eagerly. */
+  readonly eagerSends: number
+  /** Messages this rank sent by rendezvous (too large, out of credit, or the link full). */
+  readonly rendezvousSends: number
+  /** CREDIT frames this rank sent (credit given back to its senders). */
+  readonly creditFrames: number
+  /** Has the engine been closed? */
+  readonly closed: boolean
+}
 
 /** A posted receive. @internal */
 export class RecvReq extends Req implements Posted {
@@ -72,6 +156,7 @@ export class RecvReq extends Req implements Posted {
 
 /** A rendezvous send waiting for its CTS. @internal */
 class SendReq extends Req {
+  comm: CommCore | undefined = undefined
   readonly dst: number
   readonly ctx: number
   readonly fmt: number
@@ -144,6 +229,29 @@ export class Engine implements Sink {
   readonly eagerLimit: number
   readonly spinMicros: number
   readonly matcher = new Matcher<RecvReq, Incoming>()
+  /** Bytes of unmatched eager messages this rank holds at most. */
+  readonly maxUnexpectedBytes: number
+  /** The eager window of each sender toward this rank, and of this rank toward each peer. */
+  readonly eagerWindow: number
+  /** Credit is given back once this many bytes of a sender's messages were consumed. */
+  private readonly creditBatch: number
+  /** The largest body that may go eagerly: the eager limit, within what the window allows. */
+  private readonly eagerMax: number
+  /** Credit this rank holds toward each peer (bytes). */
+  private readonly credit: Float64Array
+  /** Credit consumed from each sender, not yet given back. */
+  private readonly owed: Float64Array
+  /** Unmatched eager bytes held from each sender. */
+  private readonly held: Float64Array
+  /** Is the link to each peer writable (no `send` has returned false since its `writable`)? */
+  private readonly open: Uint8Array
+  private readonly overstepped: Uint8Array
+  private unexpectedBytes = 0
+  private peakUnexpected = 0
+  private eagerSends = 0
+  private rendezvousSends = 0
+  private creditFrames = 0
+  private closed = false
   private readonly peers: Uint8Array
   private readonly peerCause: Array<unknown>
   private readonly seq: Uint32Array
@@ -165,6 +273,21 @@ export class Engine implements Sink {
     this.eagerLimit = options.eagerLimit ?? transport.eagerLimit
     this.spinMicros = options.spinMicros ?? defaultSpin(transport.size)
     this.warn = options.onWarning ?? ((m) => process.emitWarning(m, "RankflowWarning"))
+    const max = options.maxUnexpectedBytes ?? DEFAULT_MAX_UNEXPECTED_BYTES
+    if (typeof max !== "number" || !(max >= 0) || max === Infinity) {
+      throw new Errors.InvalidArgument({ rank: this.rank, op: "Engine", reason: `maxUnexpectedBytes must be a finite number of bytes, 0 or more; got ${String(max)}` })
+    }
+    this.maxUnexpectedBytes = max
+    this.eagerWindow = Math.floor(max / this.size)
+    this.creditBatch = Math.max(1, Math.floor(this.eagerWindow / 4))
+    // A message may go eagerly only if it fits what is certain to come back:
+    // with less than a batch unreturned, a sender always holds window - batch.
+    this.eagerMax = Math.min(this.eagerLimit, this.eagerWindow - this.creditBatch - MESSAGE_OVERHEAD)
+    this.credit = new Float64Array(this.size).fill(this.eagerWindow)
+    this.owed = new Float64Array(this.size)
+    this.held = new Float64Array(this.size)
+    this.open = new Uint8Array(this.size).fill(1)
+    this.overstepped = new Uint8Array(this.size)
     this.peers = new Uint8Array(this.size)
     this.peerCause = new Array(this.size)
     this.seq = new Uint32Array(this.size)
@@ -195,9 +318,12 @@ export class Engine implements Sink {
   unregister(comm: CommCore): void {
     this.comms.delete(comm.ctx)
     for (const ctx of [comm.ctx, comm.collCtx]) {
-      for (const r of this.matcher.dropContext(ctx).posted) {
+      const left = this.matcher.dropContext(ctx)
+      for (const r of left.posted) {
         r.fail(new Errors.InvalidRequest({ rank: comm.rank, op: r.op, reason: "the communicator was freed while the receive was pending" }))
       }
+      // Unreceived eager messages are dropped with it: their credit goes back.
+      for (const a of left.unexpected) if (a.kind === Kind.EAGER) this.release(a)
     }
   }
 
@@ -252,20 +378,24 @@ export class Engine implements Sink {
    */
   isendBody(comm: CommCore, op: string, fmt: number, body: Uint8Array, dst: number, tag: number, ctx: number, stable: boolean): Req {
     const size = body.byteLength
-    if (this.peers[dst] !== LIVE) {
+    if (this.peers[dst] !== LIVE || this.closed) {
       const r = new Req(op)
-      r.fail(this.lostError(comm, op, dst, tag))
+      r.fail(this.closed ? this.closedError(comm, op, dst, tag) : this.lostError(comm, op, dst, tag))
       return r
     }
-    if (size <= this.eagerLimit) {
+    // Eager while it fits the eager limit, this rank holds credit for it, and
+    // the link is writable. A transport that cannot send at once copies the
+    // frame, so the send is complete either way; the link is then marked full
+    // and what follows goes by rendezvous until it is writable again.
+    if (size <= this.eagerMax && this.open[dst] === 1 && this.credit[dst]! >= size + MESSAGE_OVERHEAD) {
+      this.credit[dst] -= size + MESSAGE_OVERHEAD
+      this.eagerSends++
       const f = this.header(Kind.EAGER, dst, ctx, tag)
       f.fmt = fmt
       f.size = size
       f.body = body
-      if (this.put(f)) return SENT
-      const r = new Req(op)
-      this.block(dst, r)
-      return r
+      if (!this.put(f)) this.open[dst] = 0
+      return SENT
     }
     // Rendezvous: the body waits here until the receiver is ready. An encoded
     // body lives in the codec's scratch buffer, so it is copied; a raw body is
@@ -273,12 +403,14 @@ export class Engine implements Sink {
     // completes.
     const id = this.nextId++
     const r = new SendReq(op, dst, ctx, tag, fmt, size, stable ? body : body.slice())
+    r.comm = comm
     this.rndvSends.set(id, r)
+    this.rendezvousSends++
     const f = this.header(Kind.RTS, dst, ctx, tag)
     f.fmt = fmt
     f.size = size
     f.id = id
-    this.put(f)
+    if (!this.put(f)) this.open[dst] = 0
     return r
   }
 
@@ -289,6 +421,7 @@ export class Engine implements Sink {
   }
 
   writable(dst: number): void {
+    this.open[dst] = 1
     const list = this.blocked.get(dst)
     if (list === undefined) return
     this.blocked.delete(dst)
@@ -301,6 +434,10 @@ export class Engine implements Sink {
   irecv(comm: CommCore, op: string, src: number, tag: number, ctx: number, buf: ArrayBufferView | undefined, raw = false): RecvReq {
     const r = new RecvReq(op, comm, ctx, src, tag, buf)
     r.raw = raw
+    if (this.closed) {
+      r.fail(this.closedError(comm, op, src, tag))
+      return r
+    }
     r.canceller = this.cancelRecv
     const a = this.matcher.post(r)
     if (a !== undefined) this.take(r, a)
@@ -329,8 +466,67 @@ export class Engine implements Sink {
 
   /** A matched unexpected arrival meets its receive. */
   private take(r: RecvReq, a: Incoming): void {
-    if (a.kind === Kind.RTS) this.acceptRts(r, a.src, a.tag, a.fmt, a.size, a.id)
-    else this.deliverBytes(r, a.src, a.tag, a.fmt, a.size, a.bytes, true)
+    if (a.kind === Kind.RTS) return this.acceptRts(r, a.src, a.tag, a.fmt, a.size, a.id)
+    this.release(a)
+    this.deliverBytes(r, a.src, a.tag, a.fmt, a.size, a.bytes, true)
+  }
+
+  // ------------------------------------------------------------------ credit
+
+  /** An unmatched eager message leaves the queue (received or dropped): its bytes are free and its credit owed. */
+  private release(a: Incoming): void {
+    const charge = a.size + MESSAGE_OVERHEAD
+    this.unexpectedBytes -= charge
+    this.held[a.src] -= charge
+    this.consumed(a.src, a.size)
+  }
+
+  /** An eager message from `src` was consumed: give its credit back once a batch is owed. */
+  private consumed(src: number, size: number): void {
+    if ((this.owed[src] += size + MESSAGE_OVERHEAD) >= this.creditBatch) this.giveCredit(src)
+  }
+
+  private giveCredit(src: number): void {
+    const amount = this.owed[src]!
+    this.owed[src] = 0
+    if (src === this.rank) {
+      this.credit[src] += amount
+      return
+    }
+    // A finished peer sends no new messages; a failed one is gone.
+    if (this.peers[src] !== LIVE || this.closed) return
+    const f = this.header(Kind.CREDIT, src, 0, 0)
+    f.ref = amount
+    this.creditFrames++
+    if (!this.put(f)) this.open[src] = 0
+  }
+
+  /** An eager message from `src` joins the unexpected queue. */
+  private hold(src: number, size: number): void {
+    const charge = size + MESSAGE_OVERHEAD
+    if ((this.unexpectedBytes += charge) > this.peakUnexpected) this.peakUnexpected = this.unexpectedBytes
+    if ((this.held[src] += charge) > this.eagerWindow && this.overstepped[src] === 0) {
+      this.overstepped[src] = 1
+      this.warn(
+        `rank ${this.rank}: rank ${src} sent ${this.held[src]} bytes of unmatched eager messages, past its eager window of ${this.eagerWindow}: ` +
+          `give every rank the same maxUnexpectedBytes`
+      )
+    }
+  }
+
+  /** This rank's counters. */
+  get stats(): EngineStats {
+    return {
+      maxUnexpectedBytes: this.maxUnexpectedBytes,
+      eagerWindow: this.eagerWindow,
+      unexpectedBytes: this.unexpectedBytes,
+      peakUnexpectedBytes: this.peakUnexpected,
+      unexpectedMessages: this.matcher.unexpectedCount,
+      eagerSends: this.eagerSends,
+      rendezvousSends: this.rendezvousSends,
+      creditFrames: this.creditFrames,
+      closed: this.closed
+    }
   }
 
   private finishStatus(r: RecvReq, src: number, tag: number, size: number): RecvReq {
@@ -426,6 +622,7 @@ export class Engine implements Sink {
 
   /** Non-blocking probe: the earliest matching unexpected message's status. */
   iprobe(ctx: number, src: number, tag: number, status: Req): boolean {
+    if (this.closed) throw this.closedError(this.comms.get(ctx), status.op, src, tag)
     const a = this.matcher.peek(ctx, src, tag)
     if (a === undefined) return false
     status.source = a.src
@@ -437,6 +634,10 @@ export class Engine implements Sink {
   /** A request that completes (without receiving) when a match is there. */
   probe(comm: CommCore, op: string, src: number, tag: number, ctx: number): Req {
     const r = new Req(op)
+    if (this.closed) {
+      r.fail(this.closedError(comm, op, src, tag))
+      return r
+    }
     if (this.iprobe(ctx, src, tag, r)) {
       r.source = comm.toLocal(r.source)
       r.succeed(true)
@@ -490,13 +691,16 @@ export class Engine implements Sink {
   // --------------------------------------------------- the transport's sink
 
   frame(f: Frame): void {
+    if (this.closed) return
     switch (f.kind) {
       case Kind.EAGER:
       case Kind.RTS: {
         const r = this.matcher.takePosted(f.ctx, f.src, f.tag)
         if (r !== undefined) {
-          if (f.kind === Kind.EAGER) this.deliverBytes(r, f.src, f.tag, f.fmt, f.size, f.body, false)
-          else this.acceptRts(r, f.src, f.tag, f.fmt, f.size, f.id)
+          if (f.kind === Kind.EAGER) {
+            this.deliverBytes(r, f.src, f.tag, f.fmt, f.size, f.body, false)
+            this.consumed(f.src, f.size)
+          } else this.acceptRts(r, f.src, f.tag, f.fmt, f.size, f.id)
           return
         }
         // Nobody waits for it yet: keep a copy of the body (the transport's
@@ -512,8 +716,17 @@ export class Engine implements Sink {
           id: f.id,
           bytes: f.kind === Kind.EAGER && f.body !== undefined && f.body.byteLength > 0 ? f.body.slice() : undefined
         }
+        if (f.kind === Kind.EAGER) this.hold(f.src, f.size)
         this.matcher.addUnexpected(a)
         this.wakeProbes(a)
+        return
+      }
+      case Kind.CREDIT: {
+        const c = (this.credit[f.src] += f.ref)
+        if (c > this.eagerWindow) {
+          this.credit[f.src] = this.eagerWindow
+          return this.protocolError(f, `credit of ${f.ref} bytes brings the eager window past ${this.eagerWindow}`)
+        }
         return
       }
       case Kind.CTS: {
@@ -645,7 +858,7 @@ export class Engine implements Sink {
    * rank sent). The engine goes on serving rendezvous requests until closed.
    */
   finish(): void {
-    if (this.finished) return
+    if (this.finished || this.closed) return
     this.finished = true
     for (let p = 0; p < this.size; p++) {
       if (p !== this.rank && this.peers[p] !== FAILED) this.put(this.header(Kind.FIN, p, 0, 0))
@@ -664,15 +877,60 @@ export class Engine implements Sink {
       [...by].map(([k, n]) => `${n} ${k}`).join(", ")
   }
 
-  /** Fails what is still pending and reports unreceived messages. */
+  /**
+   * Closes the engine: reports unreceived messages, and fails everything
+   * still pending with `EngineClosed` — posted receives, probes, rendezvous
+   * sends waiting for their CTS, rendezvous receives waiting for their DATA,
+   * and sends waiting for room. Operations started afterwards fail at once
+   * (`iprobe` throws), and frames that still arrive are ignored.
+   */
   close(): void {
+    if (this.closed) return
     const left = this.unreceived()
     if (left !== undefined) this.warn(left)
-    for (const r of this.matcher.removePosted(() => true)) {
-      r.fail(new Errors.PeerLost({ rank: r.comm.rank, op: r.op, peer: r.comm.toLocal(r.src), tag: r.tag, reason: "finished" }))
+    this.closed = true
+    for (const r of this.matcher.removePosted(() => true)) r.fail(this.closedError(r.comm, r.op, r.src, r.tag))
+    const probes = this.probes
+    this.probes = []
+    for (const w of probes) w.req.fail(this.closedError(w.comm, w.req.op, w.src, w.tag))
+    const sends = [...this.rndvSends.values()]
+    this.rndvSends.clear()
+    for (const s of sends) s.fail(this.closedError(s.comm ?? this.comms.get(s.ctx), s.op, s.dst, s.tag))
+    const recvs = [...this.rndvRecvs.values()]
+    this.rndvRecvs.clear()
+    for (const r of recvs) r.fail(this.closedError(r.comm, r.op, r.peer, r.tag))
+    const blocked = [...this.blocked]
+    this.blocked.clear()
+    for (const [dst, list] of blocked) {
+      for (const r of list) r.fail(this.closedError(r instanceof SendReq ? r.comm : undefined, r.op, dst, r.tag))
     }
   }
+
+  private closedError(comm: CommCore | undefined, op: string, peer: number, tag: number): Errors.EngineClosed {
+    return new Errors.EngineClosed({ rank: comm?.rank ?? this.rank, op, peer: peer < 0 ? peer : comm?.toLocal(peer) ?? peer, tag })
+  }
 }
+
+/**
+ * The counters of the engine under a communicator (either face): unmatched
+ * bytes held and their peak, eager and rendezvous sends, credit frames.
+ *
+ * When to use: to watch flow control at work, or to check in a test that a
+ * rank's unmatched messages stayed within `maxUnexpectedBytes`.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "rankflow"
+ * import type { Comm } from "rankflow/promise"
+ * export default async (comm: Comm) => {
+ *   const s = Engine.statsOf(comm)
+ *   return s.peakUnexpectedBytes <= s.maxUnexpectedBytes
+ * }
+ * ```
+ * @category accessors
+ * @since 0.3.0
+ */
+export const statsOf = (comm: { readonly core: { readonly engine: Engine } }): EngineStats => comm.core.engine.stats
 
 const alwaysTrue = (): boolean => true
 

@@ -17,6 +17,9 @@
  * - `CTS`: clear to send: the receiver matched an `RTS` and is ready.
  * - `DATA`: the body of a large message, addressed to the receive by `id`.
  * - `FIN`: the sender's program has finished; nothing more will come from it.
+ * - `CREDIT`: the receiver gives back eager credit: `ref` bytes of the
+ *   sender's eager window toward it, freed as its messages were consumed
+ *   (see `docs/flow-control.md`). No body.
  *
  * @category kinds
  * @since 0.1.0
@@ -26,7 +29,8 @@ export const Kind = {
   RTS: 2,
   CTS: 3,
   DATA: 4,
-  FIN: 5
+  FIN: 5,
+  CREDIT: 6
 } as const
 
 /**
@@ -82,7 +86,7 @@ export interface Frame {
   seq: number
   /** Rendezvous id: the sender's id in RTS/CTS, the receiver's id in DATA. */
   id: number
-  /** Rendezvous reference: the receiver's id in CTS. */
+  /** Rendezvous reference: the receiver's id in CTS; the bytes of credit in CREDIT. */
   ref: number
   /** Size of the message body in bytes, as it travels. */
   size: number
@@ -172,6 +176,8 @@ export const kindName = (kind: number): string => {
       return "DATA"
     case Kind.FIN:
       return "FIN"
+    case Kind.CREDIT:
+      return "CREDIT"
     default:
       return `kind ${kind}`
   }

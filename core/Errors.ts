@@ -261,6 +261,38 @@ export class PeerLost extends Data.TaggedError("PeerLost")<{
 }
 
 /**
+ * An operation of a rank whose engine was closed: pending when it closed
+ * (a posted receive, a probe, a rendezvous send waiting for the receiver, a
+ * rendezvous receive waiting for the data, a send waiting for room), or
+ * started after. The world closes a rank's engine when it ends, so this is
+ * what a request left unfinished by the rank's program fails with.
+ *
+ * @example
+ * ```ts
+ * import { Errors } from "rankflow"
+ * const e = new Errors.EngineClosed({ rank: 0, op: "recv", peer: 1, tag: 5 })
+ * e.message // "recv on rank 0 from rank 1 (tag 5) cannot complete: the rank's engine was closed"
+ * ```
+ * @category errors
+ * @since 0.3.0
+ */
+export class EngineClosed extends Data.TaggedError("EngineClosed")<{
+  readonly rank: number
+  readonly op: string
+  readonly peer: number
+  readonly tag: number
+  readonly message: string
+}> {
+  constructor(f: { readonly rank: number; readonly op: string; readonly peer: number; readonly tag: number }) {
+    super({
+      ...f,
+      message: `${f.op} on rank ${f.rank} ${f.op.includes("send") ? "to" : "from"} ${peerName(f.peer)} ` +
+        `(tag ${f.tag === -1 ? "ANY_TAG" : f.tag}) cannot complete: the rank's engine was closed`
+    })
+  }
+}
+
+/**
  * A request used the wrong way: a persistent request started while active or
  * after `free`, a wait on a freed request.
  *
@@ -406,6 +438,7 @@ export type CommError =
   | Unencodable
   | Undecodable
   | PeerLost
+  | EngineClosed
   | InvalidRequest
   | OpError
   | TransportError
@@ -419,6 +452,7 @@ const registry: Record<string, new(f: any) => Error> = {
   Unencodable,
   Undecodable,
   PeerLost,
+  EngineClosed,
   InvalidRequest,
   OpError,
   TransportError,

@@ -17,6 +17,7 @@ export { type CallOptions, Executor, type ExecutorOptions, ProcessPoolExecutor, 
 export { CommExecutor, type CommExecutorOptions } from "./CommExecutor.ts"
 export { task, type Task, type Runnable } from "../pool/Task.ts"
 export { move } from "../pool/Wire.ts"
+export { MalformedFrame } from "../pool/Frames.ts"
 export { taskSignal } from "../pool/Runner.ts"
 export type { MapOptions, MapResult } from "../pool/Mapping.ts"
 export type { PoolMetrics, HistogramSummary } from "../pool/Metrics.ts"

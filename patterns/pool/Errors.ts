@@ -103,12 +103,14 @@ export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
  * How a worker ended: `exit` (it called `process.exit` or its process
  * ended), `error` (an exception at its top level or outside any task),
  * `oom` (out of memory), `signal` (a process killed by a signal),
- * `terminated` (the pool ended it).
+ * `terminated` (the pool ended it), `malformed` (a process worker wrote
+ * bytes that are not a frame of the pool's protocol on its pipe; the pool
+ * killed it, and `cause` is the {@link MalformedFrame}).
  *
  * @category errors
  * @since 0.2.0
  */
-export type WorkerExitReason = "exit" | "error" | "oom" | "signal" | "terminated"
+export type WorkerExitReason = "exit" | "error" | "oom" | "signal" | "terminated" | "malformed"
 
 /**
  * The worker running the task ended before the task did (it exited, threw at
@@ -152,6 +154,8 @@ export class WorkerExited extends Data.TaggedError("WorkerExited")<{
       ? `threw at top level${f.cause instanceof Error ? `: ${f.cause.message}` : ""}`
       : f.reason === "terminated"
       ? "was terminated by the pool"
+      : f.reason === "malformed"
+      ? `was killed for what it wrote on its pipe (${f.cause instanceof Error ? f.cause.message : "a malformed frame"})`
       : `ended (exit code ${f.exitCode})`
     super({ ...f, message: `the ${f.kind} worker ${f.worker} ${how} before the task finished` })
   }

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process"
 import type { Socket } from "node:net"
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from "node:worker_threads"
 import type { WorkerExitReason } from "./Errors.ts"
-import { Deframer, frame } from "./Frames.ts"
+import { Deframer, frame, MalformedFrame } from "./Frames.ts"
 import type { FromWorker, ToWorker } from "./Runner.ts"
 
 /**
@@ -76,6 +76,37 @@ const THREAD_ENTRY = new URL("./ThreadEntry.ts", import.meta.url)
 const PROCESS_ENTRY = new URL("./ProcessEntry.ts", import.meta.url)
 
 const noop = (): void => {}
+
+const isId = (x: unknown): boolean => typeof x === "number" && Number.isInteger(x) && x >= 0
+
+/**
+ * Why `m` is not a message a worker may send the pool (or undefined when it
+ * is one): the shapes of {@link FromWorker}, checked before the pool reads
+ * a field of it.
+ *
+ * @category guards
+ * @since 0.3.0
+ */
+export const checkFromWorker = (m: unknown): string | undefined => {
+  if (typeof m !== "object" || m === null) return `a ${m === null ? "null" : typeof m} where a message object belongs`
+  const o = m as Record<string, unknown>
+  switch (o.t) {
+    case "done":
+      if (!isId(o.id)) return "a done message without a numeric id"
+      if (!Array.isArray(o.b) && !(o.b instanceof Uint8Array)) return `a done message (id ${String(o.id)}) without its results`
+      if (o.e !== undefined && !Array.isArray(o.e)) return `a done message (id ${String(o.id)}) with errors that are not a list`
+      if (typeof o.ms !== "number") return `a done message (id ${String(o.id)}) without its time`
+      return undefined
+    case "start":
+      return isId(o.id) ? undefined : "a start message without a numeric id"
+    case "inited":
+      return undefined
+    case "req":
+      return isId(o.rid) && typeof o.op === "string" && typeof o.id === "number" ? undefined : "a req message without rid, op and id"
+    default:
+      return `a message of unknown type ${JSON.stringify(String(o.t)).slice(0, 40)}`
+  }
+}
 
 // Flags that say what this process runs rather than how Node runs: code
 // given on the command line (`-e`, `-p`, with `--input-type`), a REPL, a
@@ -227,7 +258,25 @@ export const startProcess = (options: SpawnOptions = {}): Link => {
     onMessage: noop,
     onExit: noop
   }
-  const deframer = new Deframer((m) => link.onMessage(m as FromWorker))
+  // Whatever the child writes on its pipe is checked: a frame that is not a
+  // message of the protocol kills the child, and its calls fail with
+  // WorkerExited (reason "malformed"), instead of a throw in this process.
+  let malformed: MalformedFrame | undefined
+  const refuse = (e: MalformedFrame): void => {
+    if (malformed !== undefined) return
+    malformed = e
+    terminated = true
+    child.kill("SIGKILL")
+  }
+  const deframer = new Deframer((m) => {
+    try {
+      link.onMessage(m as FromWorker)
+    } catch (cause) {
+      // A message of the right shape whose contents the pool cannot read
+      // (results that do not unpack, say).
+      refuse(new MalformedFrame({ offset: -1, reason: `a ${(m as { t: string }).t} message the pool cannot read`, cause }))
+    }
+  }, { check: checkFromWorker, onError: refuse })
   pipe.on("data", (chunk: Buffer) => deframer.push(chunk))
   pipe.on("error", noop)
   let spawnError: unknown
@@ -239,6 +288,8 @@ export const startProcess = (options: SpawnOptions = {}): Link => {
     link.onExit(
       spawnError !== undefined
         ? { reason: "error", exitCode: code, cause: spawnError }
+        : malformed !== undefined
+        ? { reason: "malformed", exitCode: code, signal, cause: malformed }
         : signal !== null
         ? { reason: terminated ? "terminated" : signal === "SIGABRT" ? "oom" : "signal", exitCode: code, signal }
         : { reason: "exit", exitCode: code }

@@ -19,7 +19,12 @@ const runner = new Runner({
   }
 })
 bindRunner(runner)
-const deframer = new Deframer((m) => runner.receive(m as ToWorker))
+const deframer = new Deframer((m) => runner.receive(m as ToWorker), {
+  onError: (e) => {
+    process.stderr.write(`rankflow pool worker ${process.pid}: ${e.message}; exiting\n`)
+    process.exit(70)
+  }
+})
 pipe.on("data", (chunk: Buffer) => deframer.push(chunk))
 // The parent is gone: nothing more to do.
 pipe.on("end", () => process.exit(0))

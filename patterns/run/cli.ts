@@ -37,6 +37,7 @@ options:
   --timeout SECONDS     end the world after this long (exit 124)
   --eager-limit BYTES   largest message sent without rendezvous
   --spin MICROS         how long a waiting rank spins before it sleeps
+  --max-unexpected BYTES  unmatched eager bytes a rank may hold (default 64 MiB)
   --listen HOST:PORT    head of a multi-machine world over TCP: run --local
                         ranks here, the others join from other machines
   --local K             ranks run on this machine with --listen (default: its CPUs)
@@ -72,6 +73,7 @@ interface Parsed {
   timeout: number | undefined
   eagerLimit: number | undefined
   spin: number | undefined
+  maxUnexpected: number | undefined
   listen: string | undefined
   local: number | undefined
   advertise: string | undefined
@@ -92,6 +94,7 @@ const parseRun = (argv: ReadonlyArray<string>): Parsed => {
     else if (flag === "--timeout") p.timeout = number(flag, value())
     else if (flag === "--eager-limit") p.eagerLimit = number(flag, value())
     else if (flag === "--spin") p.spin = number(flag, value())
+    else if (flag === "--max-unexpected") p.maxUnexpected = number(flag, value())
     else if (flag === "--listen") p.listen = value()
     else if (flag === "--local") p.local = number(flag, value())
     else if (flag === "--advertise") p.advertise = value()
@@ -171,7 +174,8 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         timeout: o.timeout === undefined ? undefined : o.timeout * 1000,
         engine: {
           ...(o.eagerLimit !== undefined ? { eagerLimit: o.eagerLimit } : {}),
-          ...(o.spin !== undefined ? { spinMicros: o.spin } : {})
+          ...(o.spin !== undefined ? { spinMicros: o.spin } : {}),
+          ...(o.maxUnexpected !== undefined ? { maxUnexpectedBytes: o.maxUnexpected } : {})
         }
       },
       url

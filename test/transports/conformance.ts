@@ -4,24 +4,31 @@
  * `conformance(test, name)`.
  */
 import type { TestFn } from "ava"
+import type { Engine } from "../../index.ts"
 import { runWorld } from "../../promise.ts"
 import { scenarios } from "./scenarios.ts"
 
 export const SIZES = [1, 2, 3, 4, 7]
 const programUrl = new URL("./scenarios.ts", import.meta.url)
 
-/** Runs scenario `name` on a world of `size` ranks over `transport`. */
-export const runScenario = (transport: string, size: number, name: string): Promise<Array<any>> =>
+/** Runs scenario `name` on a world of `size` ranks over `transport` (with `engine` options, if given). */
+export const runScenario = (transport: string, size: number, name: string, engine?: Engine.EngineOptions): Promise<Array<any>> =>
   transport === "inproc"
-    ? runWorld({ size, transport, timeout: 60_000 }, (comm) => scenarios[name]!.run(comm))
-    : runWorld({ size, transport, argv: [name], timeout: 60_000 }, programUrl)
+    ? runWorld({ size, transport, timeout: 60_000, engine }, (comm) => scenarios[name]!.run(comm))
+    : runWorld({ size, transport, argv: [name], timeout: 60_000, engine }, programUrl)
 
-export const conformance = (test: TestFn, transport: string, sizes: ReadonlyArray<number> = SIZES): void => {
+/** Registers every scenario for every size; `engine` options and a `label` for the test titles may be given. */
+export const conformance = (
+  test: TestFn,
+  transport: string,
+  sizes: ReadonlyArray<number> = SIZES,
+  options: { readonly engine?: Engine.EngineOptions; readonly label?: string } = {}
+): void => {
   for (const [name, s] of Object.entries(scenarios)) {
     for (const size of sizes) {
       if (size < (s.minSize ?? 1)) continue
-      test.serial(`${transport}: ${name} on ${size} rank${size > 1 ? "s" : ""}`, async (t) => {
-        const results = await runScenario(transport, size, name)
+      test.serial(`${transport}${options.label ?? ""}: ${name} on ${size} rank${size > 1 ? "s" : ""}`, async (t) => {
+        const results = await runScenario(transport, size, name, options.engine)
         t.is(results.length, size)
         s.check(t, results, size)
       })

@@ -200,7 +200,9 @@ export const scenarios: Record<string, Scenario> = {
       // The receiver starts probing before the sender sends.
       const probed = comm.probe(prev(comm), 7, new Status())
       await sleep(10)
-      await comm.send(new Float64Array(comm.rank + 1).fill(comm.rank), next(comm), 7)
+      // Non-blocking: a blocking send around the ring before any receive is
+      // posted relies on eager buffering, which MPI does not promise.
+      const sent = comm.isend(new Float64Array(comm.rank + 1).fill(comm.rank), next(comm), 7)
       const blocking = statusOf(await probed)
       let spins = 0
       while (!comm.iprobe(prev(comm), 7, st)) {
@@ -211,6 +213,7 @@ export const scenarios: Record<string, Scenario> = {
       const buf = new Float64Array(st.getCount(Float64Array))
       await comm.Recv(buf, st.source, st.tag)
       const after = comm.iprobe(prev(comm), 7)
+      await sent.wait()
       return { nothing, blocking, nonBlocking, got: Array.from(buf), after, spins }
     },
     check(t, results, size) {
@@ -262,14 +265,18 @@ export const scenarios: Record<string, Scenario> = {
       await pending.wait()
       const [done] = pending.test()
       // Only once the receiver has cancelled may its sender send: tell it.
-      await comm.send("ready", prev(comm), 4)
+      // (Sends around the ring are non-blocking: MPI promises no eager buffering.)
+      const ready = comm.isend("ready", prev(comm), 4)
       await comm.recv(next(comm), 4)
-      await comm.send("after cancel", next(comm), 5)
+      await ready.wait()
+      const afterCancel = comm.isend("after cancel", next(comm), 5)
       const got = await comm.recv(prev(comm), 5)
+      await afterCancel.wait()
       // Cancelling a receive that already matched does nothing.
-      await comm.send("matched", next(comm), 6)
+      const sentMatched = comm.isend("matched", next(comm), 6)
       const matched = comm.irecv(prev(comm), 6)
       await matched.wait()
+      await sentMatched.wait()
       matched.cancel()
       const [, matchedValue] = matched.test()
       return { value, cancelled, done, got, matchedValue }
@@ -381,8 +388,10 @@ export const scenarios: Record<string, Scenario> = {
   typedArrays: {
     async run(comm) {
       const mine = typedSamples(comm.rank)
-      for (const [, v] of mine) await comm.send(v, next(comm), 30)
-      await comm.send({ nested: Object.fromEntries(mine), map: new Map(mine), set: new Set(mine.map(([, v]) => v)) }, next(comm), 31)
+      // Sent non-blocking (waited for below): a ring of blocking sends before
+      // any receive relies on eager buffering, which MPI does not promise.
+      const sends = mine.map(([, v]) => comm.isend(v, next(comm), 30))
+      sends.push(comm.isend({ nested: Object.fromEntries(mine), map: new Map(mine), set: new Set(mine.map(([, v]) => v)) }, next(comm), 31))
       const theirs = typedSamples(prev(comm))
       const alone: Array<unknown> = []
       for (const [name, want] of theirs) {
@@ -390,16 +399,14 @@ export const scenarios: Record<string, Scenario> = {
         alone.push({ name, got: fingerprint(got), want: fingerprint(want) })
       }
       const nested: any = await comm.recv(prev(comm), 31)
+      await Request.waitAll(sends)
       const nestedOk = theirs.every(([name, want]) =>
         JSON.stringify(fingerprint(nested.nested[name])) === JSON.stringify(fingerprint(want)) &&
         JSON.stringify(fingerprint(nested.map.get(name))) === JSON.stringify(fingerprint(want))
       ) && nested.set.size === theirs.length
       // The buffer API into preallocated arrays of each kind.
       const bufferOk: Array<boolean> = []
-      for (const [name, v] of mine) {
-        if (name === "ArrayBuffer" || name === "DataView") continue
-        await comm.Send(v as any, next(comm), 32)
-      }
+      const bufferSends = mine.filter(([name]) => name !== "ArrayBuffer" && name !== "DataView").map(([, v]) => comm.Isend(v as any, next(comm), 32))
       for (const [name, want] of theirs) {
         if (name === "ArrayBuffer" || name === "DataView") continue
         const w = want as any
@@ -407,6 +414,7 @@ export const scenarios: Record<string, Scenario> = {
         await comm.Recv(buf, prev(comm), 32)
         bufferOk.push(JSON.stringify(fingerprint(buf).bytes) === JSON.stringify(fingerprint(want).bytes))
       }
+      await Request.waitAll(bufferSends)
       return { alone, nestedOk, bufferOk }
     },
     check(t, results) {

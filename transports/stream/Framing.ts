@@ -9,7 +9,7 @@
  * ```
  *
  * All integers are little-endian. The header's kind is one of core's frame
- * kinds (EAGER, RTS, CTS, DATA, FIN) or one of the link's own
+ * kinds (EAGER, RTS, CTS, DATA, FIN, CREDIT) or one of the link's own
  * ({@link LinkKind}: the handshake, acknowledgements and heartbeats, goodbye
  * and refusal). The parser accepts bytes in any chunking, reads the length
  * first, and refuses a length larger than its maximum frame size or smaller

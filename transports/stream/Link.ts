@@ -370,8 +370,8 @@ export class Link {
       }
       return
     }
-    // A whole frame: its body must be all of it (none for RTS, CTS, FIN).
-    const bodyless = f.kind === Envelope.Kind.RTS || f.kind === Envelope.Kind.CTS || f.kind === Envelope.Kind.FIN
+    // A whole frame: its body must be all of it (none for RTS, CTS, FIN, CREDIT).
+    const bodyless = f.kind === Envelope.Kind.RTS || f.kind === Envelope.Kind.CTS || f.kind === Envelope.Kind.FIN || f.kind === Envelope.Kind.CREDIT
     if (bodyless ? n !== 0 : n !== f.size) {
       return c.fail(c.err("ERR_MALFORMED", `a ${Envelope.kindName(f.kind)} frame with ${n} bytes of body (size ${f.size})`))
     }
