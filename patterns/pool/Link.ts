@@ -14,6 +14,7 @@
  */
 import { spawn } from "node:child_process"
 import type { Socket } from "node:net"
+import { extname } from "node:path"
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from "node:worker_threads"
 import type { WorkerExitReason } from "./Errors.ts"
 import { Deframer, frame, MalformedFrame } from "./Frames.ts"
@@ -72,8 +73,10 @@ export interface SpawnOptions {
   readonly name?: string | undefined
 }
 
-const THREAD_ENTRY = new URL("./ThreadEntry.ts", import.meta.url)
-const PROCESS_ENTRY = new URL("./ProcessEntry.ts", import.meta.url)
+// The worker sides beside this module: .ts in the repository, .js in the
+// built package (this module's own extension either way).
+const THREAD_ENTRY = new URL(`./ThreadEntry${extname(import.meta.url)}`, import.meta.url)
+const PROCESS_ENTRY = new URL(`./ProcessEntry${extname(import.meta.url)}`, import.meta.url)
 
 const noop = (): void => {}
 

@@ -22,7 +22,6 @@ import { pathToFileURL } from "node:url"
 import { resolve } from "node:path"
 import { Errors } from "../../core/index.ts"
 import { names } from "../../transports/index.ts"
-import { join } from "../../transports/tcp/Join.ts"
 import { runWorld } from "./index.ts"
 
 const usage = `usage: rankflow run -n N [options] app.ts [args...]
@@ -43,7 +42,7 @@ options:
   --local K             ranks run on this machine with --listen (default: its CPUs)
   --advertise HOST      the host other machines dial this machine's ranks at
   -h, --help            this text
-  --version             rankflow's version
+  -V, --version         rankflow's version
 
 usage: rankflow join HOST:PORT [-n K] [--advertise HOST] app.ts [args...]
 
@@ -132,6 +131,8 @@ const joinCommand = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (!Number.isInteger(want) || want < 1) fail("-n K must be a positive whole number of ranks")
   if (i >= rest.length) fail("no module to run")
   try {
+    // imported here: only `join` needs the TCP transport
+    const { join } = await import("../../transports/tcp/Join.ts")
     return await join({
       coordinator: coordinator!,
       want,
@@ -147,7 +148,7 @@ const joinCommand = async (argv: ReadonlyArray<string>): Promise<number> => {
 
 const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const [command, ...rest] = argv
-  if (command === "--version") {
+  if (command === "--version" || command === "-V") {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"))
     process.stdout.write(`rankflow ${pkg.version}\n`)
     return 0

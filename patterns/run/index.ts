@@ -11,7 +11,7 @@
  */
 import * as Effect from "effect/Effect"
 import { Errors, type Engine, World } from "../../core/index.ts"
-import { launchers, names } from "../../transports/index.ts"
+import { launcher as load, names } from "../../transports/index.ts"
 
 /**
  * Options of a world.
@@ -23,9 +23,9 @@ export interface WorldOptions {
   /** Number of ranks. */
   readonly size: number
   /**
-   * Transport name: "inproc" (one event loop) or "worker" (a thread per
-   * rank). Defaults to "worker" for a module URL and "inproc" for a program
-   * value.
+   * Transport name: "inproc" (one event loop), "worker" (a thread per
+   * rank), "process", "tcp" or "websocket" (a child process per rank).
+   * Defaults to "worker" for a module URL and "inproc" for a program value.
    */
   readonly transport?: string
   /** End the world after this many milliseconds (`WorldTimeout`). */
@@ -62,8 +62,7 @@ export const runWorld = async <A = unknown>(
 ): Promise<Array<A>> => {
   const p = resolveProgram(program as World.Program | string | URL)
   const name = options.transport ?? (typeof p === "string" ? "worker" : "inproc")
-  const launcher = launchers[name]
-  if (launcher === undefined) {
+  if (!names.includes(name)) {
     throw new Errors.InvalidArgument({ rank: -1, op: "runWorld", reason: `unknown transport "${name}"; known: ${names.join(", ")}` })
   }
   if (typeof p !== "string" && name !== "inproc") {
@@ -73,6 +72,8 @@ export const runWorld = async <A = unknown>(
       reason: `the ${name} transport runs a module on each rank: pass the module's URL (e.g. import.meta.url), whose default export is the program`
     })
   }
+  // the transport's module loads only now, when a world asks for it
+  const launcher = (await load(name))!
   return World.run<A>(launcher, {
     size: options.size,
     program: p,

@@ -25,14 +25,16 @@
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { World } from "../../core/index.ts"
 import { launchChildren } from "../stream/Children.ts"
 import { newSecret, SECRET_ENV } from "../stream/Handshake.ts"
 import { limits } from "../stream/Transport.ts"
 
-const ENTRY = fileURLToPath(new URL("./Entry.ts", import.meta.url))
+// The child side beside this module: Entry.ts in the repository, Entry.js
+// in the built package (this module's own extension either way).
+const ENTRY = fileURLToPath(new URL(`./Entry${extname(import.meta.url)}`, import.meta.url))
 
 /**
  * Launches a world of child processes.

@@ -30,6 +30,7 @@
  * @since 0.1.0
  */
 import { availableParallelism, networkInterfaces } from "node:os"
+import { extname } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Codec, Errors } from "../../core/index.ts"
 import type { World } from "../../core/index.ts"
@@ -39,7 +40,9 @@ import { type Channel, parseHostPort, startCoordinator, type TlsOptions } from "
 import { limits } from "../stream/Transport.ts"
 import { loadTls, tlsFilesFromEnvironment } from "./Endpoint.ts"
 
-const ENTRY = fileURLToPath(new URL("./Entry.ts", import.meta.url))
+// The child side beside this module: Entry.ts in the repository, Entry.js
+// in the built package (this module's own extension either way).
+const ENTRY = fileURLToPath(new URL(`./Entry${extname(import.meta.url)}`, import.meta.url))
 
 /**
  * Spawns rank `rank` of a world whose coordinator is `coordinator`.

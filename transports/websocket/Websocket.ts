@@ -21,6 +21,7 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
+import { extname } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { World } from "../../core/index.ts"
 import { launchChildren } from "../stream/Children.ts"
@@ -29,7 +30,9 @@ import { startCoordinator } from "../stream/Rendezvous.ts"
 import { limits } from "../stream/Transport.ts"
 import { DEFAULT_PATH, pem, type WebSocketTls } from "./Endpoint.ts"
 
-const ENTRY = fileURLToPath(new URL("./Entry.ts", import.meta.url))
+// The child side beside this module: Entry.ts in the repository, Entry.js
+// in the built package (this module's own extension either way).
+const ENTRY = fileURLToPath(new URL(`./Entry${extname(import.meta.url)}`, import.meta.url))
 
 /**
  * The WebSocket options a launcher reads from `transportOptions`, beside

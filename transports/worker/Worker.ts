@@ -16,6 +16,7 @@
  * ```
  * @since 0.1.0
  */
+import { extname } from "node:path"
 import { createInterface } from "node:readline"
 import type { Readable, Writable } from "node:stream"
 import { Worker } from "node:worker_threads"
@@ -23,7 +24,9 @@ import { Codec, Errors } from "../../core/index.ts"
 import type { World } from "../../core/index.ts"
 import { allocate } from "./Endpoint.ts"
 
-const ENTRY = new URL("./Entry.ts", import.meta.url)
+// The thread side beside this module: Entry.ts in the repository, Entry.js
+// in the built package (this module's own extension either way).
+const ENTRY = new URL(`./Entry${extname(import.meta.url)}`, import.meta.url)
 const STOP_GRACE_MS = 2000
 
 /** Forwards `from` to `to` line by line, each line prefixed. */
