@@ -7,7 +7,7 @@
  *
  * @since 0.2.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { Codec } from "../../core/index.ts"
 
 /**

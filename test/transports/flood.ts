@@ -30,9 +30,11 @@ export default async (comm: Comm) => {
   }
   globalThis.gc?.()
   const before = memory()
-  // Let the flood arrive: rank 0 serves the transport but posts no receive.
-  const until = Date.now() + 400
-  while (Date.now() < until) await sleep(20)
+  // Let the whole flood arrive (each message as an eager body or an RTS
+  // header): rank 0 serves the transport but posts no receive.
+  const expected = (comm.size - 1) * count
+  const deadline = Date.now() + 30_000
+  while (Engine.statsOf(comm).unexpectedMessages < expected && Date.now() < deadline) await sleep(20)
   const held = Engine.statsOf(comm)
   const grew = memory() - before
   let inOrder = 0
