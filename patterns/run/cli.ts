@@ -37,6 +37,9 @@ options:
   --eager-limit BYTES   largest message sent without rendezvous
   --spin MICROS         how long a waiting rank spins before it sleeps
   --max-unexpected BYTES  unmatched eager bytes a rank may hold (default 64 MiB)
+  --ranks-per-thread K  worker transport: K ranks share each thread (default:
+                        1 while the world fits the cores, else enough to keep
+                        the threads within them)
   --listen HOST:PORT    head of a multi-machine world over TCP: run --local
                         ranks here, the others join from other machines
   --local K             ranks run on this machine with --listen (default: its CPUs)
@@ -73,6 +76,7 @@ interface Parsed {
   eagerLimit: number | undefined
   spin: number | undefined
   maxUnexpected: number | undefined
+  ranksPerThread: number | undefined
   listen: string | undefined
   local: number | undefined
   advertise: string | undefined
@@ -94,6 +98,7 @@ const parseRun = (argv: ReadonlyArray<string>): Parsed => {
     else if (flag === "--eager-limit") p.eagerLimit = number(flag, value())
     else if (flag === "--spin") p.spin = number(flag, value())
     else if (flag === "--max-unexpected") p.maxUnexpected = number(flag, value())
+    else if (flag === "--ranks-per-thread") p.ranksPerThread = number(flag, value())
     else if (flag === "--listen") p.listen = value()
     else if (flag === "--local") p.local = number(flag, value())
     else if (flag === "--advertise") p.advertise = value()
@@ -160,6 +165,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (command === "join") return joinCommand(rest)
   if (command !== "run") fail(`unknown command "${command}"`)
   const o = parseRun(rest)
+  if (o.ranksPerThread !== undefined && o.transport !== "worker") fail(`--ranks-per-thread places ranks on worker threads; the ${o.transport} transport has none`)
   const url = pathToFileURL(resolve(o.app))
   if (o.transport === "inproc") process.argv = [process.argv[0]!, url.pathname, ...o.args]
   try {
@@ -171,6 +177,8 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         tagOutput: o.tagOutput,
         ...(o.listen !== undefined
           ? { transportOptions: { listen: o.listen, local: o.local, advertise: o.advertise } }
+          : o.ranksPerThread !== undefined
+          ? { transportOptions: { ranksPerThread: o.ranksPerThread } }
           : {}),
         timeout: o.timeout === undefined ? undefined : o.timeout * 1000,
         engine: {

@@ -12,23 +12,23 @@ export const SIZES = [1, 2, 3, 4, 7]
 const programUrl = new URL("./scenarios.ts", import.meta.url)
 
 /** Runs scenario `name` on a world of `size` ranks over `transport` (with `engine` options, if given). */
-export const runScenario = (transport: string, size: number, name: string, engine?: Engine.EngineOptions): Promise<Array<any>> =>
+export const runScenario = (transport: string, size: number, name: string, engine?: Engine.EngineOptions, transportOptions?: Readonly<Record<string, unknown>>): Promise<Array<any>> =>
   transport === "inproc"
     ? runWorld({ size, transport, timeout: 60_000, engine }, (comm) => scenarios[name]!.run(comm))
-    : runWorld({ size, transport, argv: [name], timeout: 60_000, engine }, programUrl)
+    : runWorld({ size, transport, argv: [name], timeout: 60_000, engine, transportOptions }, programUrl)
 
 /** Registers every scenario for every size; `engine` options and a `label` for the test titles may be given. */
 export const conformance = (
   test: TestFn,
   transport: string,
   sizes: ReadonlyArray<number> = SIZES,
-  options: { readonly engine?: Engine.EngineOptions; readonly label?: string } = {}
+  options: { readonly engine?: Engine.EngineOptions; readonly transportOptions?: Readonly<Record<string, unknown>>; readonly label?: string } = {}
 ): void => {
   for (const [name, s] of Object.entries(scenarios)) {
     for (const size of sizes) {
       if (size < (s.minSize ?? 1)) continue
       test.serial(`${transport}${options.label ?? ""}: ${name} on ${size} rank${size > 1 ? "s" : ""}`, async (t) => {
-        const results = await runScenario(transport, size, name, options.engine)
+        const results = await runScenario(transport, size, name, options.engine, options.transportOptions)
         t.is(results.length, size)
         s.check(t, results, size)
       })

@@ -15,6 +15,13 @@
  * per-peer queue and go as room frees up; `send` then returns false and the
  * engine waits for `writable`.
  *
+ * Several ranks may share a thread (M:N placement, a {@link LocalGroup}):
+ * a frame to a rank of the same thread is handed to its engine within
+ * `send`, as the in-process transport does, and only frames to ranks of other
+ * threads go through the rings. A waiting rank then spins only while every
+ * rank of its thread waits (spinning while another could run would hold it
+ * up), and while it spins it serves the rings of all of them.
+ *
  * @since 0.1.0
  */
 import { Envelope } from "../../core/index.ts"
@@ -76,6 +83,50 @@ export const allocate = (size: number, capacity = defaultCapacity(size)): Shared
 const ringOffset = (shared: Shared, src: number, dst: number): number =>
   shared.size * CTRL_WORDS * 4 + (src * shared.size + dst) * ringBytes(shared.capacity)
 
+/**
+ * The ranks that share one thread, and which of them wait. A rank counts as
+ * waiting from a `poll` that did not complete its wait until a frame is
+ * delivered to it (which may let it run).
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export class LocalGroup {
+  /** The transports of this thread's ranks, by world rank. */
+  readonly members = new Map<number, WorkerTransport>()
+  /** The members in rank order. */
+  readonly list: Array<WorkerTransport> = []
+  private readonly waitingFlags: Uint8Array
+  private waitingCount = 0
+  constructor(size: number) {
+    this.waitingFlags = new Uint8Array(size)
+  }
+  add(t: WorkerTransport): void {
+    this.members.set(t.rank, t)
+    this.list.push(t)
+    this.list.sort((a, b) => a.rank - b.rank)
+  }
+  has(rank: number): boolean {
+    return this.members.has(rank)
+  }
+  wait(rank: number): void {
+    if (this.waitingFlags[rank] === 0) {
+      this.waitingFlags[rank] = 1
+      this.waitingCount++
+    }
+  }
+  running(rank: number): void {
+    if (this.waitingFlags[rank] === 1) {
+      this.waitingFlags[rank] = 0
+      this.waitingCount--
+    }
+  }
+  /** Does every rank of this thread wait? */
+  allWaiting(): boolean {
+    return this.waitingCount === this.list.length
+  }
+}
+
 interface Pending {
   readonly frame: Frame
   offset: number
@@ -100,10 +151,13 @@ export class WorkerTransport implements Transport.TransportShape {
   private armed = false
   private closed = false
   private readonly me: number
+  private readonly group: LocalGroup | undefined
 
   readonly rank: number
-  constructor(rank: number, shared: Shared, eagerLimit?: number) {
+  constructor(rank: number, shared: Shared, eagerLimit?: number, group?: LocalGroup) {
     this.rank = rank
+    this.group = group
+    group?.add(this)
     this.size = shared.size
     this.ctrl = new Int32Array(shared.sab, 0, shared.size * CTRL_WORDS)
     this.me = rank * CTRL_WORDS
@@ -121,6 +175,17 @@ export class WorkerTransport implements Transport.TransportShape {
 
   send(f: Frame): boolean {
     const dst = f.dst
+    const g = this.group
+    if (g !== undefined && g.has(dst)) {
+      // A rank of this thread: straight to its engine, as in-process. A copy
+      // of the header, since the sender may reuse its frame while the
+      // receiver is still in this call.
+      const peer = g.members.get(dst)!
+      if (peer.closed || peer.sink === undefined) return true
+      g.running(dst)
+      peer.sink.frame({ ...f })
+      return true
+    }
     const q = this.pending[dst]
     if (q === undefined || q.length === 0) {
       const w = this.writers[dst]!
@@ -221,7 +286,10 @@ export class WorkerTransport implements Transport.TransportShape {
     this.arm()
   }
 
-  private readonly deliver = (f: Frame): void => this.sink!.frame(f)
+  private readonly deliver = (f: Frame): void => {
+    this.group?.running(this.rank)
+    this.sink!.frame(f)
+  }
   private readonly target = (f: Frame): Uint8Array => this.sink!.target(f)
 
   /** Is anything waiting in an incoming ring? */
@@ -234,7 +302,7 @@ export class WorkerTransport implements Transport.TransportShape {
   }
 
   /** Delivers everything that has arrived and writes what waits to go. */
-  private drain(): void {
+  drain(): void {
     for (let p = 0; p < this.size; p++) {
       const r = this.readers[p]
       if (r !== undefined && r.ready() && r.drain(this.deliver, this.target)) this.wake(p)
@@ -244,6 +312,8 @@ export class WorkerTransport implements Transport.TransportShape {
 
   poll(until: () => boolean, budgetMicros: number): void {
     if (this.closed) return
+    const g = this.group
+    if (g !== undefined && g.list.length > 1) return this.pollGroup(g, until, budgetMicros)
     // While spinning, writers need not ring: lower the sleeping flag.
     if (budgetMicros > 0) Atomics.store(this.ctrl, this.me + SLEEPING, 0)
     this.drain()
@@ -265,6 +335,43 @@ export class WorkerTransport implements Transport.TransportShape {
     // A wait that is still pending means this rank goes idle: get ready to
     // sleep now. One that completed means user code goes on (often straight
     // into the next call), so get ready only once the event loop is idle.
+    if (until()) this.sleepSoon()
+    else this.prepareSleep()
+  }
+
+  /**
+   * `poll` for a rank that shares its thread: serve every member's rings;
+   * spin only while every member waits, and stop as soon as a frame reaches
+   * another member (it may now run) or this rank's wait is over.
+   */
+  private pollGroup(g: LocalGroup, until: () => boolean, budgetMicros: number): void {
+    for (const m of g.list) if (!m.closed) m.drain()
+    if (!until()) {
+      g.wait(this.rank)
+      if (budgetMicros > 0 && g.allWaiting()) {
+        for (const m of g.list) Atomics.store(m.ctrl, m.me + SLEEPING, 0)
+        const t0 = performance.now()
+        const limit = budgetMicros / 1000
+        let i = 0
+        for (;;) {
+          let any = false
+          for (const m of g.list) {
+            if (!m.closed && (m.pendingCount > 0 || m.ready())) {
+              m.drain()
+              any = true
+            }
+          }
+          if (any) {
+            if (until()) break
+            g.wait(this.rank)
+            if (!g.allWaiting()) break
+          }
+          if ((++i & 127) === 0 && performance.now() - t0 > limit) break
+        }
+        for (const m of g.list) if (m !== this && m.armed && !m.closed) m.prepareSleep()
+      }
+    }
+    if (!this.armed) return
     if (until()) this.sleepSoon()
     else this.prepareSleep()
   }

@@ -1,6 +1,10 @@
 /**
- * The worker transport's launcher: one worker thread per rank, linked by
- * shared-memory rings (see `Endpoint.ts`).
+ * The worker transport's launcher: worker threads linked by shared-memory
+ * rings (see `Endpoint.ts`), one rank per thread or, when the world has
+ * more ranks than the machine has cores, several (M:N placement:
+ * `ranksPerThread`, by default the fewest per thread that keep the threads
+ * within the cores). Ranks of one thread share its event loop and hand
+ * frames to each other directly; ranks of different threads use the rings.
  *
  * The launcher allocates the world's shared memory, starts the threads, and
  * watches them. When a rank fails (its program throws, its thread throws at
@@ -16,6 +20,7 @@
  * ```
  * @since 0.1.0
  */
+import { availableParallelism } from "node:os"
 import { extname } from "node:path"
 import { createInterface } from "node:readline"
 import type { Readable, Writable } from "node:stream"
@@ -41,11 +46,42 @@ const prefixLines = (from: Readable, prefix: string, to: Writable): Promise<void
  * Launches a world of worker threads.
  *
  * Transport options: `capacity` (bytes of each ring, a power of two),
- * `eagerLimit` (bytes).
+ * `eagerLimit` (bytes), `ranksPerThread` (a positive integer; default
+ * {@link defaultRanksPerThread}).
  *
  * @category launchers
  * @since 0.1.0
  */
+/**
+ * How many ranks share a thread by default: one while the world fits the
+ * machine's cores, else the fewest that keep the threads within the cores
+ * (a world of 8 on 2 cores: 4 per thread, 2 threads).
+ *
+ * @example
+ * ```ts
+ * import { defaultRanksPerThread } from "./Worker.ts"
+ * defaultRanksPerThread(8, 2) // 4
+ * ```
+ * @category placement
+ * @since 0.3.0
+ */
+export const defaultRanksPerThread = (size: number, cores = availableParallelism()): number =>
+  size <= cores ? 1 : Math.ceil(size / Math.max(1, cores))
+
+/**
+ * The ranks of each thread for a world of `size` with `perThread` ranks per
+ * thread: consecutive ranks, so neighbours in a ring or a tree share a
+ * thread.
+ *
+ * @category placement
+ * @since 0.3.0
+ */
+export const placement = (size: number, perThread: number): Array<Array<number>> => {
+  const threads: Array<Array<number>> = []
+  for (let r = 0; r < size; r += perThread) threads.push(Array.from({ length: Math.min(perThread, size - r) }, (_, i) => r + i))
+  return threads
+}
+
 export const launcher: World.Launcher = {
   name: "worker",
   launch(spec) {
@@ -54,11 +90,21 @@ export const launcher: World.Launcher = {
     }
     const capacity = spec.options?.capacity
     const eagerLimit = spec.options?.eagerLimit
+    const perThread = spec.options?.ranksPerThread ?? defaultRanksPerThread(spec.size)
+    if (typeof perThread !== "number" || !Number.isInteger(perThread) || perThread < 1) {
+      return Promise.reject(
+        new Errors.InvalidArgument({ rank: -1, op: "runWorld", reason: `ranksPerThread must be a positive whole number; got ${String(perThread)}` })
+      )
+    }
+    const threads = placement(spec.size, perThread)
     const shared = allocate(spec.size, typeof capacity === "number" ? capacity : undefined)
     const size = spec.size
     return new Promise((resolve) => {
       const outcomes = new Map<number, World.RankOutcome>()
       const workers: Array<Worker> = []
+      /** The thread of each rank. */
+      const threadOf = new Array<number>(spec.size)
+      threads.forEach((ranks, t) => ranks.forEach((r) => (threadOf[r] = t)))
       const exited: Array<Promise<void>> = []
       const piped: Array<Promise<void>> = []
       let ended = false
@@ -81,8 +127,9 @@ export const launcher: World.Launcher = {
         spec.onOutcome?.(o)
         if (!ok) {
           const wire = Errors.toWire(error)
-          workers.forEach((w, r) => {
-            if (r !== rank) w.postMessage({ type: "lost", rank, error: wire })
+          // Its own thread's ranks know already; a thread of one rank has no one to tell.
+          workers.forEach((w, t) => {
+            if (t !== threadOf[rank] || threads[t]!.length > 1) w.postMessage({ type: "lost", rank, error: wire })
           })
         }
         if (outcomes.size === size) void end(true)
@@ -90,35 +137,38 @@ export const launcher: World.Launcher = {
 
       spec.signal.addEventListener("abort", () => void end(false), { once: true })
 
-      for (let rank = 0; rank < size; rank++) {
+      threads.forEach((ranks, t) => {
         const tag = spec.tagOutput === true
+        const label = ranks.length === 1 ? `${ranks[0]}` : `${ranks[0]}-${ranks[ranks.length - 1]}`
         const w = new Worker(ENTRY, {
-          workerData: { rank, shared, program: spec.program, engine: spec.engine ?? {}, eagerLimit },
+          workerData: { ranks, threads: threads.length, shared, program: spec.program, engine: spec.engine ?? {}, eagerLimit },
           argv: [...(spec.argv ?? [])],
           stdout: tag,
           stderr: tag,
-          name: `rankflow rank ${rank}`
+          name: `rankflow rank${ranks.length > 1 ? "s" : ""} ${label}`
         })
         workers.push(w)
         if (tag) {
-          piped.push(prefixLines(w.stdout, `[${rank}] `, process.stdout))
-          piped.push(prefixLines(w.stderr, `[${rank}] `, process.stderr))
+          piped.push(prefixLines(w.stdout, `[${label}] `, process.stdout))
+          piped.push(prefixLines(w.stderr, `[${label}] `, process.stderr))
         }
-        w.on("message", (m: { type: string; ok: boolean; value?: Uint8Array; error?: unknown }) => {
+        w.on("message", (m: { type: string; rank: number; ok: boolean; value?: Uint8Array; error?: unknown }) => {
           if (m.type !== "done") return
-          if (m.ok) record(rank, true, Codec.decode(m.value!), undefined)
-          else record(rank, false, undefined, Errors.fromWire(m.error))
+          if (m.ok) record(m.rank, true, Codec.decode(m.value!), undefined)
+          else record(m.rank, false, undefined, Errors.fromWire(m.error))
         })
-        w.on("error", (e) => record(rank, false, undefined, e))
+        w.on("error", (e) => ranks.forEach((rank) => record(rank, false, undefined, e)))
         exited.push(
           new Promise((done) =>
             w.on("exit", (code) => {
-              record(rank, false, undefined, new Error(`rank ${rank}'s thread exited (code ${code}) before its program finished`))
+              for (const rank of ranks) {
+                record(rank, false, undefined, new Error(`rank ${rank}'s thread exited (code ${code}) before its program finished`))
+              }
               done()
             })
           )
         )
-      }
+      })
       if (spec.signal.aborted) void end(false)
     })
   }
