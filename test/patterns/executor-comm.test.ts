@@ -1,5 +1,6 @@
 // CommExecutor: a task farm over the ranks of a world, on the worker
-// transport (a thread per rank), the process transport (a process per rank)
+// transport (a thread per rank, asked for: by default a world larger than
+// the machine's cores puts several ranks on a thread), the process transport (a process per rank)
 // and in-process (every rank on this thread), started through runWorld as a
 // program would be; rank 0 drives it, the others serve.
 import test from "ava"
@@ -10,7 +11,7 @@ const FARM = new URL("./fixtures/farm.ts", import.meta.url)
 for (const transport of ["worker", "process", "inproc"]) {
   test(`CommExecutor on the ${transport} transport: map, submit, asCompleted, wait, cancel, abort and timeout across ranks`, async (t) => {
     const program = transport === "inproc" ? (await import(FARM.href)).default : FARM
-    const [report, ...others] = await runWorld<any>({ size: 4, transport, timeout: 60_000 }, program)
+    const [report, ...others] = await runWorld<any>({ size: 4, transport, timeout: 60_000, ...(transport === "worker" ? { transportOptions: { ranksPerThread: 1 } } : {}) }, program)
     t.deepEqual(others, ["served", "served", "served"])
     t.is(report.workers, 3)
     t.deepEqual(report.squares, [1, 4, 9, 16, 25])

@@ -8,6 +8,7 @@
  */
 import test from "ava"
 import { runWorld } from "../../promise.ts"
+import { rankflow } from "../run/rankflow.ts"
 import { collectiveConformance } from "./collective-conformance.ts"
 import { conformance } from "./conformance.ts"
 
@@ -46,4 +47,26 @@ test.serial("a rank that fails is seen by the ranks of its own thread and of the
   const lost = (e as any).failures.filter((f: any) => f.rank !== 1)
   t.deepEqual(lost.map((f: any) => f.rank).sort(), [0, 2, 3])
   for (const f of lost) t.regex(String(f.error?.message ?? f.error), /rank 1/)
+})
+
+test.serial("a rank that ends its shared thread with process.exit is named; the ranks that shared it say so", async (t) => {
+  const e: any = await t.throwsAsync(
+    runWorld({ size: 4, transport: "worker", transportOptions: { ranksPerThread: 2 }, timeout: 30_000 }, new URL("../run/fixtures/exits.ts", import.meta.url))
+  )
+  t.is(e._tag, "WorldFailed")
+  t.is(e.rank, 1)
+  t.regex(e.message, /rank 1 failed: Error: rank 1's thread exited \(code 7\)/)
+  const shared = e.failures.find((f: any) => f.rank === 0)
+  t.regex(String(shared.error.message), /rank 0's thread exited \(code 7\) before its program finished: rank 1, which shared it, called process.exit/)
+})
+
+test.serial("--tag-output prefixes each line with its own rank when ranks share a thread", async (t) => {
+  const r = await rankflow(["run", "-n", "4", "--ranks-per-thread", "2", "--tag-output", "test/transports/fixtures/says.ts"])
+  t.is(r.code, 0, r.stderr)
+  const lines = r.stdout.trim().split("\n").sort()
+  t.deepEqual(lines, [0, 1, 2, 3].flatMap((rank) => [`[${rank}] rank ${rank} line 1`, `[${rank}] rank ${rank} line 2`]).sort())
+  t.regex(r.stderr, /^\[2\] rank 2 on stderr$/m)
+  const bad = await rankflow(["run", "-n", "2", "--transport", "process", "--ranks-per-thread", "2", "test/transports/fixtures/says.ts"])
+  t.is(bad.code, 2)
+  t.regex(bad.stderr, /--ranks-per-thread places ranks on worker threads; the process transport has none/)
 })

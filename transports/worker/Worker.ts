@@ -140,8 +140,10 @@ export const launcher: World.Launcher = {
       threads.forEach((ranks, t) => {
         const tag = spec.tagOutput === true
         const label = ranks.length === 1 ? `${ranks[0]}` : `${ranks[0]}-${ranks[ranks.length - 1]}`
+        // The rank that called process.exit, written by the thread (several ranks share it).
+        const exitRank = new Int32Array(new SharedArrayBuffer(4)).fill(-1)
         const w = new Worker(ENTRY, {
-          workerData: { ranks, threads: threads.length, shared, program: spec.program, engine: spec.engine ?? {}, eagerLimit },
+          workerData: { ranks, threads: threads.length, exitRank, tagOutput: tag, shared, program: spec.program, engine: spec.engine ?? {}, eagerLimit },
           argv: [...(spec.argv ?? [])],
           stdout: tag,
           stderr: tag,
@@ -149,8 +151,10 @@ export const launcher: World.Launcher = {
         })
         workers.push(w)
         if (tag) {
-          piped.push(prefixLines(w.stdout, `[${label}] `, process.stdout))
-          piped.push(prefixLines(w.stderr, `[${label}] `, process.stderr))
+          // A thread of several ranks prefixes each rank's lines itself.
+          const prefix = ranks.length === 1 ? `[${label}] ` : ""
+          piped.push(prefixLines(w.stdout, prefix, process.stdout))
+          piped.push(prefixLines(w.stderr, prefix, process.stderr))
         }
         w.on("message", (m: { type: string; rank: number; ok: boolean; value?: Uint8Array; error?: unknown }) => {
           if (m.type !== "done") return
@@ -161,8 +165,19 @@ export const launcher: World.Launcher = {
         exited.push(
           new Promise((done) =>
             w.on("exit", (code) => {
+              const culprit = Atomics.load(exitRank, 0)
+              if (culprit >= 0) record(culprit, false, undefined, new Error(`rank ${culprit}'s thread exited (code ${code}) before its program finished`))
               for (const rank of ranks) {
-                record(rank, false, undefined, new Error(`rank ${rank}'s thread exited (code ${code}) before its program finished`))
+                record(
+                  rank,
+                  false,
+                  undefined,
+                  new Error(
+                    culprit >= 0
+                      ? `rank ${rank}'s thread exited (code ${code}) before its program finished: rank ${culprit}, which shared it, called process.exit`
+                      : `rank ${rank}'s thread exited (code ${code}) before its program finished`
+                  )
+                )
               }
               done()
             })
