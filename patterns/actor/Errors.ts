@@ -297,7 +297,9 @@ const classes: Record<string, new(f: any) => Error> = {
 export const toWire = (e: unknown): unknown => {
   if (typeof e === "object" && e !== null && typeof (e as any)._tag === "string" && (e as any)._tag in classes) {
     const { message: _m, stack: _s, _tag: _t, ...fields } = e as any
-    return { $actorError: (e as any)._tag, fields: { ...fields, cause: toWire(fields.cause) } }
+    // an Error's own `cause` is not enumerable
+    const cause = (e as any).cause
+    return { $actorError: (e as any)._tag, fields: cause === undefined ? fields : { ...fields, cause: toWire(cause) } }
   }
   return Errors.toWire(e)
 }
@@ -313,7 +315,7 @@ export const fromWire = (u: unknown): unknown => {
     const C = classes[(u as any).$actorError]
     if (C !== undefined) {
       const fields = (u as any).fields ?? {}
-      return new C({ ...fields, cause: fromWire(fields.cause) })
+      return new C("cause" in fields ? { ...fields, cause: fromWire(fields.cause) } : fields)
     }
   }
   return Errors.fromWire(u)

@@ -438,6 +438,8 @@ export class ActorSystem {
   private readonly outside = new Map<number, (t: Terminated) => void>()
   private nextOutside = -1
   private readonly names = new Map<string, NameEntry>()
+  /** Remote spawns that failed here, by id (the latest 1024), so watchers and askers learn why. */
+  private readonly spawnFailed = new Map<number, unknown>()
   private closed = false
   private readonly status = new Status()
   private pendingRecv: { wait(): Promise<unknown>; test(s?: Status): [boolean, unknown]; cancel(): void } | undefined = undefined
@@ -719,6 +721,10 @@ export class ActorSystem {
         op,
         reason: cell.incarnation !== incarnation ? `stale incarnation (now ${cell.incarnation})` : "it has stopped"
       })
+    }
+    const why = this.spawnFailed.get(id)
+    if (why !== undefined) {
+      return new DeadActor({ rank: this.rank, id, incarnation, op, reason: `its spawn failed: ${(why as Error)?.message ?? String(why)}` })
     }
     if (this.everLived(id)) return new DeadActor({ rank: this.rank, id, incarnation, op, reason: "it has stopped" })
     return new UnknownActor({ rank: this.rank, id, incarnation, op })
@@ -1017,6 +1023,12 @@ export class ActorSystem {
     return cell !== undefined && cell.alive && cell.incarnation === ref.incarnation
   }
 
+  /** Messages waiting in the mailbox of `ref`, an actor of this rank (-1 if it is not live here). */
+  mailboxSize(ref: ActorRef<any>): number {
+    const cell = ref.rank === this.rank ? this.cellOf(ref.id) : undefined
+    return cell !== undefined && cell.alive && cell.incarnation === ref.incarnation ? cell.length : -1
+  }
+
   /** Number of live actors on this rank. */
   get actorCount(): number {
     return this.live
@@ -1244,6 +1256,8 @@ export class ActorSystem {
           this.startCell(cell, name, args)
         } catch (e) {
           this.removeCell(id)
+          this.spawnFailed.set(id, e)
+          if (this.spawnFailed.size > 1024) this.spawnFailed.delete(this.spawnFailed.keys().next().value!)
           this.send([K.SPAWN_FAILED, id, inc, toWire(e)], src, "spawn")
           cell.alive = false
           this.failures++
@@ -1276,7 +1290,8 @@ export class ActorSystem {
         const [, id, inc, watcher] = env as [K, number, number, number]
         const cell = this.cellOf(id)
         if (cell === undefined || cell.incarnation !== inc || !cell.alive) {
-          this.send([K.TERMINATED, watcher, this.rank, id, inc, "noproc", null], src, "terminated")
+          const why = cell === undefined ? this.spawnFailed.get(id) : undefined
+          this.send([K.TERMINATED, watcher, this.rank, id, inc, why === undefined ? "noproc" : "failure", why === undefined ? null : toWire(why)], src, "terminated")
           return
         }
         ;(cell.watchers ??= []).push({ rank: src, id: watcher })
