@@ -261,6 +261,13 @@ export class SupervisorGaveUp extends Data.TaggedError("SupervisorGaveUp")<{
 /**
  * Any error of the actor layer.
  *
+ * **When to use**: Type the error channel, or narrow a rejection by `_tag`.
+ *
+ * @example
+ * ```ts
+ * import type { ActorError } from "rankflow/patterns/actor"
+ * const retryable = (e: ActorError) => e._tag === "AskTimeout" || e._tag === "MailboxFull"
+ * ```
  * @category errors
  * @since 0.3.0
  */
@@ -291,6 +298,7 @@ const classes: Record<string, new(f: any) => Error> = {
  * An error as plain data that the codec carries (actor errors by tag and
  * fields, core errors through core's `Errors.toWire`).
  *
+ * @internal
  * @category errors
  * @since 0.3.0
  */
@@ -307,6 +315,7 @@ export const toWire = (e: unknown): unknown => {
 /**
  * Rebuilds an error made by {@link toWire}.
  *
+ * @internal
  * @category errors
  * @since 0.3.0
  */

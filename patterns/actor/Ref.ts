@@ -11,6 +11,17 @@ import { Codec } from "../../core/index.ts"
  * The msgpack extension number of {@link ActorRef} (core's codec leaves
  * 1..0x1d to applications; 0x1f is the shared heap's).
  *
+ * **When to use**: Keep your own `Codec.register` types clear of it.
+ *
+ * @example
+ * ```ts
+ * import { Codec } from "rankflow"
+ * import { CODEC_TYPE } from "rankflow/patterns/actor"
+ * class Point {
+ *   x = 0
+ * }
+ * Codec.register(Point, CODEC_TYPE - 1, { encode: (p) => p.x, decode: (x: number) => Object.assign(new Point(), { x }) })
+ * ```
  * @category registration
  * @since 0.3.0
  */

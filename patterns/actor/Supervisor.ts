@@ -22,6 +22,13 @@ import { type ActorSystem, type Context, type Handler, type MailboxOptions, Term
  * When a child is restarted: `"permanent"` always, `"transient"` only after
  * a failure (or its rank's loss), `"temporary"` never.
  *
+ * **When to use**: Set it per child: workers `"permanent"`, one-shot jobs `"temporary"`.
+ *
+ * @example
+ * ```ts
+ * import type { ChildSpec } from "rankflow/patterns/actor"
+ * const job: ChildSpec = { id: "job", behavior: "job", restart: "transient" }
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -30,6 +37,13 @@ export type Restart = "permanent" | "transient" | "temporary"
 /**
  * A child: how to start it and when to restart it.
  *
+ * **When to use**: List the children of a supervisor.
+ *
+ * @example
+ * ```ts
+ * import type { ChildSpec } from "rankflow/patterns/actor"
+ * const db: ChildSpec = { id: "db", behavior: "db", args: { pool: 4 }, on: 1, name: "db" }
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -53,6 +67,13 @@ export interface ChildSpec {
  * `oneForAll` stops the others and restarts all; `restForOne` stops and
  * restarts it and the children started after it.
  *
+ * **When to use**: `oneForOne` for independent children; `oneForAll` when they only work together; `restForOne` when later ones depend on earlier ones.
+ *
+ * @example
+ * ```ts
+ * import type { SupervisorOptions } from "rankflow/patterns/actor"
+ * const options: SupervisorOptions = { strategy: "restForOne", children: [] }
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -61,6 +82,19 @@ export type Strategy = "oneForOne" | "oneForAll" | "restForOne"
 /**
  * Options of a supervisor.
  *
+ * **When to use**: Configure `Supervisor.start` and `Supervisor.child`.
+ *
+ * @example
+ * ```ts
+ * import type { SupervisorOptions } from "rankflow/patterns/actor"
+ * const options: SupervisorOptions = {
+ *   strategy: "oneForAll",
+ *   intensity: 5,
+ *   period: 10_000,
+ *   backoff: { initial: 20, factor: 2, max: 2000 },
+ *   children: [{ id: "a", behavior: "a" }, { id: "b", behavior: "b" }]
+ * }
+ * ```
  * @category models
  * @since 0.3.0
  */

@@ -40,6 +40,14 @@ import { ActorRef } from "./Ref.ts"
  * returns (or its promise resolves to) is the answer, unless it answered
  * earlier with `ctx.reply`. A throw (or a rejected promise) fails the actor.
  *
+ * **When to use**: Use it for the behavior of a local spawn, or return it from a `Behavior.define` factory.
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem, type Handler } from "rankflow/patterns/actor"
+ * const double: Handler<number> = (n) => n * 2
+ * const ref = ActorSystem.local().spawn(double)
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -49,6 +57,14 @@ export type Handler<M = any> = (msg: M, ctx: Context) => unknown
  * Makes a behavior from spawn arguments: called once per start (and again on
  * each supervised restart), so the state it closes over starts fresh.
  *
+ * **When to use**: Use it with `Behavior.define` for actors that other ranks spawn by name, or that supervisors restart.
+ *
+ * @example
+ * ```ts
+ * import { Behavior, type Factory } from "rankflow/patterns/actor"
+ * const greeter: Factory<string, string> = (greeting) => (name) => `${greeting}, ${name}`
+ * Behavior.define("greeter", greeter)
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -60,6 +76,13 @@ export type Factory<A = any, M = any> = (args: A, ctx: Context) => Handler<M>
  * promise that resolves when there is room); `"dropNewest"` drops it (a dead
  * letter); `"fail"` refuses it with `MailboxFull`.
  *
+ * **When to use**: Pick `"suspend"` to slow producers down, `"dropNewest"` for lossy feeds, `"fail"` to refuse loudly.
+ *
+ * @example
+ * ```ts
+ * import type { Overflow } from "rankflow/patterns/actor"
+ * const lossy: Overflow = "dropNewest"
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -68,6 +91,14 @@ export type Overflow = "suspend" | "dropNewest" | "fail"
 /**
  * Mailbox options: unbounded by default.
  *
+ * **When to use**: Bound a mailbox that producers could outrun.
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem, type MailboxOptions } from "rankflow/patterns/actor"
+ * const mailbox: MailboxOptions = { capacity: 64, overflow: "suspend" }
+ * const ref = ActorSystem.local().spawn(() => {}, { mailbox })
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -79,6 +110,13 @@ export interface MailboxOptions {
 /**
  * Options of a spawn.
  *
+ * **When to use**: Place an actor on another rank, pass its factory arguments, bound its mailbox.
+ *
+ * @example
+ * ```ts
+ * import type { SpawnOptions } from "rankflow/patterns/actor"
+ * const options: SpawnOptions<number> = { on: 1, args: 10, mailbox: { capacity: 8 } }
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -93,6 +131,15 @@ export interface SpawnOptions<A = unknown> {
 /**
  * Options of an ask.
  *
+ * **When to use**: Bound the wait of an ask that may never be answered.
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem, type AskOptions } from "rankflow/patterns/actor"
+ * const system = ActorSystem.local()
+ * const options: AskOptions = { timeout: 100 }
+ * const answer = system.ask(system.spawn((m: number) => m), 1, options)
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -106,6 +153,13 @@ export interface AskOptions {
  * `"failure"` (its behavior threw), `"rank-lost"` (its rank died or
  * ended), `"noproc"` (it was already gone when watched).
  *
+ * **When to use**: Tell a crash (`"failure"`) or a lost rank from a normal stop in a watcher.
+ *
+ * @example
+ * ```ts
+ * import type { TerminationReason } from "rankflow/patterns/actor"
+ * const abnormal = (r: TerminationReason) => r === "failure" || r === "rank-lost"
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -139,6 +193,14 @@ export class Terminated {
 /**
  * A message that could not be delivered, with why.
  *
+ * **When to use**: Log or count what could not be delivered (`onDeadLetter`).
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem, type DeadLetter } from "rankflow/patterns/actor"
+ * const letters: Array<DeadLetter> = []
+ * const system = ActorSystem.local({ onDeadLetter: (l) => letters.push(l) })
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -151,6 +213,14 @@ export interface DeadLetter {
 /**
  * Options of a system.
  *
+ * **When to use**: Hook dead letters and failures, or change the run-queue budget.
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem, type SystemOptions } from "rankflow/patterns/actor"
+ * const options: SystemOptions = { budget: 1024, onFailure: (ref, e) => console.error(`${ref} failed`, e) }
+ * const system = ActorSystem.local(options)
+ * ```
  * @category models
  * @since 0.3.0
  */
@@ -297,6 +367,16 @@ class Cell {
  * What a behavior sees: its own ref, the system, and the ways to answer,
  * send, spawn, watch and stop.
  *
+ * **When to use**: Reach it as the second argument of a behavior.
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem, type Context } from "rankflow/patterns/actor"
+ * const system = ActorSystem.local()
+ * const echo = system.spawn((msg: string, ctx: Context) => {
+ *   ctx.reply(`${ctx.self} got ${msg}`)
+ * })
+ * ```
  * @category models
  * @since 0.3.0
  */

@@ -29,7 +29,7 @@ export {
   UnknownActor,
   UnknownBehavior
 } from "./Errors.ts"
-export { ActorRef } from "./Ref.ts"
+export { ActorRef, CODEC_TYPE } from "./Ref.ts"
 export {
   ActorSystem,
   type AskOptions,

@@ -31,6 +31,16 @@ export * from "../index.ts"
 /**
  * The errors an actor operation can fail with.
  *
+ * **When to use**: Type the error channel of a program using the Effect face.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import * as Actor from "rankflow/patterns/actor/effect"
+ * declare const system: Actor.ActorSystem
+ * declare const ref: Actor.ActorRef
+ * const safe = Actor.ask(system, ref, "x").pipe(Effect.catchTag("AskTimeout", () => Effect.succeed(undefined)))
+ * ```
  * @category errors
  * @since 0.3.0
  */
