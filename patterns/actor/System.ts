@@ -491,6 +491,8 @@ export class ActorSystem {
   deadLetters = 0
   /** Actors whose behavior failed. */
   failures = 0
+  /** Malformed envelopes received from other ranks (ignored). */
+  malformed = 0
   private readonly options: SystemOptions
   private readonly budget: number
   /** Actors by id: local ids index an array, ids from remote spawns a map. */
@@ -953,7 +955,7 @@ export class ActorSystem {
     const c = (cell.consumed ??= new Array(this.size).fill(0))
     const n = ++c[origin]!
     const half = cell.ref.window > 1 ? cell.ref.window >> 1 : 1
-    if (n >= half || cell.length <= 1) {
+    if (n >= half) {
       c[origin] = 0
       if (!this.lost[origin] && !this.closed) this.send([K.CREDIT, cell.id, n], origin, "credit")
     }
@@ -1279,15 +1281,17 @@ export class ActorSystem {
       if (this.closed) return
       if (status.cancelled) continue
       try {
-        this.dispatch(env, status.source)
+        if (!this.dispatch(env, status.source)) this.malformed++
       } catch {
         // a malformed envelope from a peer never takes this rank down
+        this.malformed++
       }
     }
   }
 
-  private dispatch(env: unknown, src: number): void {
-    if (!Array.isArray(env) || typeof env[0] !== "number") return
+  /** Serves one envelope from rank `src`; false if it is malformed. */
+  private dispatch(env: unknown, src: number): boolean {
+    if (!Array.isArray(env) || typeof env[0] !== "number" || (typeof env[1] !== "number" && typeof env[1] !== "string")) return false
     switch (env[0] as number) {
       case K.TELL: {
         const [, id, inc, msg, credited] = env as [K, number, number, unknown, number]
@@ -1295,16 +1299,20 @@ export class ActorSystem {
         if (cell === undefined || cell.incarnation !== inc || !cell.alive) {
           this.deadLetter(new ActorRef(this.rank, id, inc), msg, cell === undefined ? "no such actor" : "the actor is dead")
           if (credited === 1) this.send([K.CREDIT, id, -1], src, "credit")
-          return
+          return true
         }
-        if (credited === 1) return this.enqueue(cell, msg, undefined, src)
+        if (credited === 1) {
+          this.enqueue(cell, msg, undefined, src)
+          return true
+        }
         if (cell.length >= cell.capacity && cell.overflow !== "suspend") {
           this.deadLetter(cell.ref, msg, cell.overflow === "fail"
             ? new MailboxFull({ rank: this.rank, id, incarnation: inc, capacity: cell.capacity }).message
             : `mailbox full (capacity ${cell.capacity})`)
-          return
+          return true
         }
-        return this.enqueue(cell, msg, undefined, -1)
+        this.enqueue(cell, msg, undefined, -1)
+        return true
       }
       case K.ASK: {
         const [, id, inc, msg, askId, chain] = env as [K, number, number, unknown, number, Array<number>]
@@ -1317,19 +1325,23 @@ export class ActorSystem {
         } catch (e) {
           this.answer(reply, false, e)
         }
-        return
+        return true
       }
       case K.REPLY: {
         const [, askId, ok, value] = env as [K, number, number, unknown]
         const r = this.asks.get(askId)
-        if (r === undefined) return
+        if (r === undefined) return true // timed out meanwhile
         this.asks.delete(askId)
         r.rank = -1
         this.answer(r, ok === 1, ok === 1 ? value : fromWire(value))
-        return
+        return true
       }
       case K.SPAWN: {
         const [, name, args, capacity, overflow, id, inc] = env as [K, string, unknown, number, Overflow, number, number]
+        // ids of remote spawns come from the spawner's own range
+        if (!Number.isSafeInteger(id) || Math.floor(id / REMOTE_ID) - 1 !== src || !Number.isSafeInteger(inc) || inc < 0) return false
+        if (!(capacity === 0 || (Number.isSafeInteger(capacity) && capacity > 0)) || !["suspend", "dropNewest", "fail"].includes(overflow)) return false
+        if (this.cellOf(id)?.alive === true) return false
         const window = overflow === "suspend" && capacity > 0 ? Math.max(1, Math.floor(capacity / (this.size - 1))) : 0
         const cell = this.makeCell(id, inc, capacity > 0 ? capacity : Infinity, overflow, window)
         try {
@@ -1343,28 +1355,28 @@ export class ActorSystem {
           this.failures++
           this.options.onFailure?.(cell.ref, e)
         }
-        return
+        return true
       }
       case K.SPAWN_FAILED: {
         const [, id, inc, err] = env as [K, number, number, unknown]
         this.failures++
         this.options.onFailure?.(new ActorRef(src, id, inc), fromWire(err))
-        return
+        return true
       }
       case K.CREDIT: {
         const [, id, n] = env as [K, number, number]
         const st = this.credit.get(keyOf(src, id))
-        if (st === undefined) return
+        if (st === undefined) return true
         if (n < 0) {
           st.dead = true
           for (const m of st.queue) this.deadLetter(st.ref, m, "the actor is dead")
           st.queue.length = 0
           for (const r of st.resolves.splice(0)) r()
-          return
+          return true
         }
         st.credit += n
         this.flushCredit(st)
-        return
+        return true
       }
       case K.WATCH: {
         const [, id, inc, watcher] = env as [K, number, number, number]
@@ -1372,16 +1384,16 @@ export class ActorSystem {
         if (cell === undefined || cell.incarnation !== inc || !cell.alive) {
           const why = cell === undefined ? this.spawnFailed.get(id) : undefined
           this.send([K.TERMINATED, watcher, this.rank, id, inc, why === undefined ? "noproc" : "failure", why === undefined ? null : toWire(why)], src, "terminated")
-          return
+          return true
         }
         ;(cell.watchers ??= []).push({ rank: src, id: watcher })
-        return
+        return true
       }
       case K.UNWATCH: {
         const [, id, , watcher] = env as [K, number, number, number]
         const cell = this.cellOf(id)
         if (cell?.watchers !== undefined) cell.watchers = cell.watchers.filter((w) => !(w.rank === src && w.id === watcher))
-        return
+        return true
       }
       case K.TERMINATED: {
         const [, watcher, rank, id, inc, reason, err] = env as [K, number, number, number, number, TerminationReason, unknown]
@@ -1391,17 +1403,17 @@ export class ActorSystem {
           if (i >= 0) {
             const [ref] = list.splice(i, 1)[0]!
             this.deliverTerminated(watcher, new Terminated(ref, reason, fromWire(err)))
-            return
+            return true
           }
         }
         this.deliverTerminated(watcher, new Terminated(new ActorRef(rank, id, inc), reason, fromWire(err)))
-        return
+        return true
       }
       case K.STOP: {
         const [, id, inc] = env as [K, number, number]
         const cell = this.cellOf(id)
         if (cell !== undefined && cell.incarnation === inc) this.stopCell(cell, "normal", undefined)
-        return
+        return true
       }
       case K.REGISTER: {
         const [, askId, name, ref] = env as [K, number, string, ActorRef]
@@ -1415,7 +1427,7 @@ export class ActorSystem {
         } catch (e) {
           this.answer(reply, false, e)
         }
-        return
+        return true
       }
       case K.WHEREIS: {
         const [, askId, name] = env as [K, number, string]
@@ -1423,14 +1435,15 @@ export class ActorSystem {
         reply.rank = src
         reply.askId = askId
         this.answer(reply, true, this.names.get(name)?.ref)
-        return
+        return true
       }
       case K.UNREGISTER: {
         const [, name, ref] = env as [K, string, ActorRef | null]
         this.unregisterHere(name, ref)
-        return
+        return true
       }
     }
+    return false
   }
 
   private flushCredit(st: { credit: number; queue: Array<unknown>; resolves: Array<() => void>; ref: ActorRef }): void {

@@ -52,5 +52,8 @@ for (const [transport, size] of worlds) {
     t.true(o.backpressure.suspended > 0, `suspended ${o.backpressure.suspended}`)
     t.is(o.backpressure.window, Math.floor(4 / (size - 1)))
     t.true(o.backpressure.maxDepth <= 4, `max depth ${o.backpressure.maxDepth}`)
+    // "junk", [], [99, 1], a spawn with an id outside the sender's range, a spawn with bad options
+    t.is(o.malformed, 5)
+    t.is(o.stillServes, 5)
   })
 }
