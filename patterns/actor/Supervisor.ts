@@ -167,6 +167,15 @@ const makeSupervisor = (opts: SupervisorOptions): Handler => {
   return (msg: unknown, ctx: Context) => {
     if (!started) {
       started = true
+      // a supervisor that stops takes its children with it
+      ctx.onStop(() => {
+        for (const c of children) {
+          if (c.ref !== undefined && !c.expected) {
+            c.expected = true
+            ctx.system.stop(c.ref)
+          }
+        }
+      })
       for (const c of children) startChild(ctx, c, false)
     }
     if (msg === CHILDREN || (typeof msg === "object" && msg !== null && (msg as any).$supervisor === "children")) {

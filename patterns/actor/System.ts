@@ -342,6 +342,7 @@ class Cell {
   /** Credited messages handled per remote rank since the last CREDIT. */
   consumed: Array<number> | undefined = undefined
   watchers: Array<Watcher> | undefined = undefined
+  stopHooks: Array<(reason: TerminationReason) => void> | undefined = undefined
   current: Reply | undefined = undefined
   constructor(system: ActorSystem, id: number, incarnation: number, capacity: number, overflow: Overflow, window: number) {
     this.id = id
@@ -437,6 +438,11 @@ export class Context {
   /** Stops this actor after the current message (reason "normal"). */
   stop(): void {
     this.system.stopCell(this.cell, "normal", undefined)
+  }
+
+  /** Runs `hook` when this actor stops, for whatever reason (to release what it holds). */
+  onStop(hook: (reason: TerminationReason) => void): void {
+    ;(this.cell.stopHooks ??= []).push(hook)
   }
 }
 
@@ -999,6 +1005,15 @@ export class ActorSystem {
     if (cell.ref.window > 0) {
       for (let p = 0; p < this.size; p++) if (p !== this.rank && !this.lost[p] && !this.closed) this.send([K.CREDIT, cell.id, -1], p, "credit")
     }
+    if (cell.stopHooks !== undefined) {
+      for (const h of cell.stopHooks) {
+        try {
+          h(reason)
+        } catch (e) {
+          this.options.onFailure?.(cell.ref, e)
+        }
+      }
+    }
     if (cell.watchers !== undefined) {
       for (const w of cell.watchers) this.notify(w, cell.ref, reason, error)
     }
@@ -1259,7 +1274,14 @@ export class ActorSystem {
   private async loop(): Promise<void> {
     const comm = this.comm!
     const status = this.status
+    let burst = 0
     while (!this.closed) {
+      // a long burst of envelopes: give the run queue and the event loop a turn
+      if (++burst >= 1024) {
+        burst = 0
+        await new Promise((r) => setImmediate(r))
+        if (this.closed) return
+      }
       const req = comm.irecv(ANY_SOURCE, TAG)
       this.pendingRecv = req
       let env: unknown
@@ -1267,6 +1289,7 @@ export class ActorSystem {
         const [done, v] = req.test(status)
         if (done) env = v
         else {
+          burst = 0
           // let the run queue and the callers' continuations go first
           await undefined
           if (this.rqHead < this.rq.length) await new Promise((r) => setImmediate(r))

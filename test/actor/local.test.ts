@@ -267,7 +267,10 @@ test("supervision: oneForOne, oneForAll and restForOne restart the right childre
     t.true(stale instanceof DeadActor)
     t.regex(stale.reason, /stale incarnation \(now 1\)/)
     t.is(await system.ask(after.b!, "hi"), "b")
+    const gone = system.watch(after.a!)
     system.stop(sup)
+    t.is((await gone).reason, "normal") // the children stop with their supervisor
+    t.false(system.isAlive(after.c!))
   }
 })
 
