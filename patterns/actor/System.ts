@@ -776,7 +776,9 @@ export class ActorSystem {
     const id = this.nextAsk++
     reply.askId = id
     reply.target = ref
-    this.send([K.ASK, ref.id, ref.incarnation, msg, id, reply.chain], ref.rank, "ask", ref)
+    // the chain travels only when there is one (asks from outside actors have none)
+    const env = reply.chain.length > 0 ? [K.ASK, ref.id, ref.incarnation, msg, id, reply.chain] : [K.ASK, ref.id, ref.incarnation, msg, id]
+    this.send(env, ref.rank, "ask", ref)
     this.asks.set(id, reply)
   }
 
@@ -976,7 +978,7 @@ export class ActorSystem {
       this.answer(r, false, new ActorFailed({ rank: this.rank, id: cell.id, incarnation: cell.incarnation, cause: e }))
     }
     this.failures++
-    this.options.onFailure?.(cell.ref, e)
+    this.hook(this.options.onFailure, cell.ref, e)
     this.stopCell(cell, "failure", e)
   }
 
@@ -1010,7 +1012,7 @@ export class ActorSystem {
         try {
           h(reason)
         } catch (e) {
-          this.options.onFailure?.(cell.ref, e)
+          this.hook(this.options.onFailure, cell.ref, e)
         }
       }
     }
@@ -1219,9 +1221,19 @@ export class ActorSystem {
 
   // ------------------------------------------------------------ dead letters
 
+  /** Calls a user hook; a hook that throws never takes the run queue down. */
+  private hook<A extends Array<any>>(f: ((...args: A) => void) | undefined, ...args: A): void {
+    if (f === undefined) return
+    try {
+      f(...args)
+    } catch {
+      // the hook's own bug: nothing here can report it better than ignoring it
+    }
+  }
+
   private deadLetter(to: ActorRef, message: unknown, reason: string): void {
     this.deadLetters++
-    this.options.onDeadLetter?.({ to, message, reason })
+    this.hook(this.options.onDeadLetter, { to, message, reason })
   }
 
   // ------------------------------------------------------------ the wire
@@ -1376,14 +1388,14 @@ export class ActorSystem {
           this.send([K.SPAWN_FAILED, id, inc, toWire(e)], src, "spawn")
           cell.alive = false
           this.failures++
-          this.options.onFailure?.(cell.ref, e)
+          this.hook(this.options.onFailure, cell.ref, e)
         }
         return true
       }
       case K.SPAWN_FAILED: {
         const [, id, inc, err] = env as [K, number, number, unknown]
         this.failures++
-        this.options.onFailure?.(new ActorRef(src, id, inc), fromWire(err))
+        this.hook(this.options.onFailure, new ActorRef(src, id, inc), fromWire(err))
         return true
       }
       case K.CREDIT: {
