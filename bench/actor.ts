@@ -10,8 +10,8 @@
  *   rank, one in flight, beside a plain promise ping-pong (two async
  *   functions handing a value back and forth through resolvers).
  * - cross-thread ask: round-trip time of an ask to an actor on the other
- *   rank of a 2-rank worker world, beside `send`/`recv` ping-pong on the
- *   same world.
+ *   rank of a 2-rank worker world, beside a `send`/`recv` ping-pong of a
+ *   message of the same shape (five numbers) on the same world.
  * - spawn: time to spawn 1 M actors on a fresh system, beside 1 M
  *   `Map.set` of a small object (the floor of keeping a table of them).
  */
@@ -77,7 +77,7 @@ for (let rep = 0; rep < repeats; rep++) {
 const m = (xs: Array<number>) => median(xs)
 console.log(table(["benchmark", "actors", "floor", "ratio"], [
   ["local ask round trips (M/s)", fmt(m(s.ask) / 1e6), `${fmt(m(s.promise) / 1e6)} (promise ping-pong)`, `${fmt(m(s.ask) / m(s.promise))}x`],
-  ["cross-thread ask round trip (us)", fmt(m(s.askUs)), `${fmt(m(s.ppUs))} (send/recv ping-pong)`, `${fmt(m(s.askUs) / m(s.ppUs))}x`],
+  ["cross-thread ask round trip (us)", fmt(m(s.askUs)), `${fmt(m(s.ppUs))} (same-shape send/recv)`, `${fmt(m(s.askUs) / m(s.ppUs))}x`],
   ["1 M spawns (ms)", fmt(m(s.spawn)), `${fmt(m(s.map))} (1 M Map.set)`, `${fmt(m(s.spawn) / m(s.map))}x`]
 ]))
 console.log(`medians of ${repeats} repeat(s); ${asks} local asks, ${crossIters} cross-thread asks per repeat`)

@@ -1,8 +1,9 @@
 /**
  * Cross-rank actor latency on two ranks: rank 0 asks an actor on rank 1
  * `iters` times, one ask in flight (round-trip time in microseconds); then,
- * as the floor of the same world, a ping-pong of the same value with
- * `comm.send` / `comm.recv` on the world communicator. Rank 0 returns both.
+ * as the floor of the same world, a `comm.send` / `comm.recv` ping-pong on
+ * the world communicator of a message of the same shape as an ask and its
+ * answer (an array of five numbers). Rank 0 returns both.
  */
 import { ActorSystem, Behavior } from "../../patterns/actor/index.ts"
 import type { Comm } from "../../promise.ts"
@@ -31,12 +32,12 @@ export default async (comm: Comm): Promise<ActorLatency | undefined> => {
   await comm.barrier()
   if (comm.rank === 0) {
     for (let i = 0; i < warm; i++) {
-      await comm.send(i, 1, 3)
+      await comm.send([1, 1, 0, i, i], 1, 3)
       await comm.recv(1, 3)
     }
     const t0 = performance.now()
     for (let i = 0; i < iters; i++) {
-      await comm.send(i, 1, 3)
+      await comm.send([1, 1, 0, i, i], 1, 3)
       await comm.recv(1, 3)
     }
     pingPongUs = ((performance.now() - t0) * 1000) / iters
