@@ -84,9 +84,10 @@ const ringOffset = (shared: Shared, src: number, dst: number): number =>
   shared.size * CTRL_WORDS * 4 + (src * shared.size + dst) * ringBytes(shared.capacity)
 
 /**
- * The ranks that share one thread, and which of them wait. A rank counts as
- * waiting from a `poll` that did not complete its wait until a frame is
- * delivered to it (which may let it run).
+ * The ranks that share one thread, and which of them wait. A rank waits
+ * while the condition of its latest `poll` is false: a rank whose wait is
+ * over (it runs, or will as soon as the event loop lets it), or that never
+ * waited, does not.
  *
  * @category models
  * @since 0.3.0
@@ -96,11 +97,7 @@ export class LocalGroup {
   readonly members = new Map<number, WorkerTransport>()
   /** The members in rank order. */
   readonly list: Array<WorkerTransport> = []
-  private readonly waitingFlags: Uint8Array
-  private waitingCount = 0
-  constructor(size: number) {
-    this.waitingFlags = new Uint8Array(size)
-  }
+  private readonly until: Array<(() => boolean) | undefined> = []
   add(t: WorkerTransport): void {
     this.members.set(t.rank, t)
     this.list.push(t)
@@ -109,21 +106,17 @@ export class LocalGroup {
   has(rank: number): boolean {
     return this.members.has(rank)
   }
-  wait(rank: number): void {
-    if (this.waitingFlags[rank] === 0) {
-      this.waitingFlags[rank] = 1
-      this.waitingCount++
-    }
+  /** Rank `rank` waits until `until()`. */
+  wait(rank: number, until: () => boolean): void {
+    this.until[rank] = until
   }
-  running(rank: number): void {
-    if (this.waitingFlags[rank] === 1) {
-      this.waitingFlags[rank] = 0
-      this.waitingCount--
-    }
-  }
-  /** Does every rank of this thread wait? */
+  /** Does every rank of this thread wait (none could run now)? */
   allWaiting(): boolean {
-    return this.waitingCount === this.list.length
+    for (const m of this.list) {
+      const u = this.until[m.rank]
+      if (u === undefined || u()) return false
+    }
+    return true
   }
 }
 
@@ -182,7 +175,6 @@ export class WorkerTransport implements Transport.TransportShape {
       // receiver is still in this call.
       const peer = g.members.get(dst)!
       if (peer.closed || peer.sink === undefined) return true
-      g.running(dst)
       peer.sink.frame({ ...f })
       return true
     }
@@ -286,10 +278,7 @@ export class WorkerTransport implements Transport.TransportShape {
     this.arm()
   }
 
-  private readonly deliver = (f: Frame): void => {
-    this.group?.running(this.rank)
-    this.sink!.frame(f)
-  }
+  private readonly deliver = (f: Frame): void => this.sink!.frame(f)
   private readonly target = (f: Frame): Uint8Array => this.sink!.target(f)
 
   /** Is anything waiting in an incoming ring? */
@@ -341,13 +330,13 @@ export class WorkerTransport implements Transport.TransportShape {
 
   /**
    * `poll` for a rank that shares its thread: serve every member's rings;
-   * spin only while every member waits, and stop as soon as a frame reaches
-   * another member (it may now run) or this rank's wait is over.
+   * spin only while every member waits, and stop as soon as this rank's
+   * wait or another member's is over (that member can run now).
    */
   private pollGroup(g: LocalGroup, until: () => boolean, budgetMicros: number): void {
+    g.wait(this.rank, until)
     for (const m of g.list) if (!m.closed) m.drain()
     if (!until()) {
-      g.wait(this.rank)
       if (budgetMicros > 0 && g.allWaiting()) {
         for (const m of g.list) Atomics.store(m.ctrl, m.me + SLEEPING, 0)
         const t0 = performance.now()
@@ -361,11 +350,7 @@ export class WorkerTransport implements Transport.TransportShape {
               any = true
             }
           }
-          if (any) {
-            if (until()) break
-            g.wait(this.rank)
-            if (!g.allWaiting()) break
-          }
+          if (any && (until() || !g.allWaiting())) break
           if ((++i & 127) === 0 && performance.now() - t0 > limit) break
         }
         for (const m of g.list) if (m !== this && m.armed && !m.closed) m.prepareSleep()

@@ -27,7 +27,7 @@ const { ranks, threads, exitRank, tagOutput, shared, program, engine: engineOpti
   engine: World.LaunchSpec["engine"]
   eagerLimit: number | undefined
 }
-const group = ranks.length > 1 ? new LocalGroup(shared.size) : undefined
+const group = ranks.length > 1 ? new LocalGroup() : undefined
 const transports = ranks.map((rank) => new WorkerTransport(rank, shared, eagerLimit, group))
 // A waiting rank spins only when the world's threads fit the machine's cores.
 const spin = threads <= availableParallelism() ? {} : { spinMicros: 0 }
