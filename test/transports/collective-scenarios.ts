@@ -19,6 +19,7 @@
  */
 import type { Comm } from "../../promise.ts"
 import { ANY_SOURCE, ANY_TAG, Op, Request, Status, UNDEFINED } from "../../promise.ts"
+import { batchNames, runBatch } from "./batch.ts"
 import type { Assert } from "./scenarios.ts"
 
 export interface CollectiveScenario {
@@ -1326,8 +1327,10 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
   }
 }
 
-/** A rank program that runs the scenario named in argv (worker transport). */
+/** A rank program that runs the scenario named in argv, or the batch `--batch a,b,c` (see batch.ts). */
 export default async (comm: Comm): Promise<unknown> => {
+  const names = batchNames(process.argv)
+  if (names !== undefined) return runBatch(comm, collectiveScenarios, names)
   const name = process.argv[2]!
   const s = collectiveScenarios[name]
   if (s === undefined) throw new Error(`no collective scenario ${name}`)

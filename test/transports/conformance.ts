@@ -2,36 +2,84 @@
  * The conformance suite: every scenario of scenarios.ts on one transport, for
  * world sizes 1, 2, 3, 4 and 7. Each transport's test file calls
  * `conformance(test, name)`.
+ *
+ * In-process, each (scenario, size) gets a world of its own. On the other
+ * transports, where a world costs threads or processes to launch, the
+ * scenarios of one size share one world and run one after the other (see
+ * batch.ts); a scenario marked `alone` still gets its own.
  */
 import type { TestFn } from "ava"
 import type { Engine } from "../../index.ts"
 import { runWorld } from "../../promise.ts"
-import { scenarios } from "./scenarios.ts"
+import { BATCH, resultsOf, type Outcome } from "./batch.ts"
+import { scenarios, type Assert } from "./scenarios.ts"
 
 export const SIZES = [1, 2, 3, 4, 7]
 const programUrl = new URL("./scenarios.ts", import.meta.url)
 
-/** Runs scenario `name` on a world of `size` ranks over `transport` (with `engine` options, if given). */
-export const runScenario = (transport: string, size: number, name: string, engine?: Engine.EngineOptions, transportOptions?: Readonly<Record<string, unknown>>): Promise<Array<any>> =>
-  transport === "inproc"
-    ? runWorld({ size, transport, timeout: 60_000, engine }, (comm) => scenarios[name]!.run(comm))
-    : runWorld({ size, transport, argv: [name], timeout: 60_000, engine, transportOptions }, programUrl)
+export interface SuiteOptions {
+  readonly engine?: Engine.EngineOptions
+  readonly transportOptions?: Readonly<Record<string, unknown>>
+  /** Added to the test titles. */
+  readonly label?: string
+}
 
-/** Registers every scenario for every size; `engine` options and a `label` for the test titles may be given. */
-export const conformance = (
+interface SuiteScenario {
+  readonly run: (comm: any) => Promise<unknown>
+  readonly check: (t: Assert, results: ReadonlyArray<any>, size: number) => void
+  readonly minSize?: number
+  readonly alone?: boolean
+  readonly timeout?: number
+}
+
+/**
+ * Registers every scenario of `table` for every size on `transport`, run by
+ * the rank program `program` (which takes a scenario name or `--batch`).
+ */
+export const registerSuite = (
   test: TestFn,
+  table: Readonly<Record<string, SuiteScenario>>,
+  program: URL,
   transport: string,
-  sizes: ReadonlyArray<number> = SIZES,
-  options: { readonly engine?: Engine.EngineOptions; readonly transportOptions?: Readonly<Record<string, unknown>>; readonly label?: string } = {}
+  sizes: ReadonlyArray<number>,
+  options: SuiteOptions
 ): void => {
-  for (const [name, s] of Object.entries(scenarios)) {
+  const { engine, transportOptions } = options
+  const single = (size: number, name: string): Promise<Array<any>> => {
+    const timeout = table[name]!.timeout ?? 60_000
+    return transport === "inproc"
+      ? runWorld({ size, transport, timeout, engine }, (comm) => table[name]!.run(comm))
+      : runWorld({ size, transport, argv: [name], timeout, engine, transportOptions }, program)
+  }
+  const batches = new Map<number, Promise<Array<Record<string, Outcome>>>>()
+  const batched = (size: number): Promise<Array<Record<string, Outcome>>> => {
+    let b = batches.get(size)
+    if (b === undefined) {
+      const names = Object.entries(table).filter(([, s]) => !s.alone && size >= (s.minSize ?? 1)).map(([n]) => n)
+      const timeout = Math.min(110_000, names.reduce((a, n) => a + (table[n]!.timeout ?? 60_000), 0))
+      b = runWorld<Record<string, Outcome>>({ size, transport, argv: [BATCH, names.join(",")], timeout, engine, transportOptions }, program)
+      batches.set(size, b)
+    }
+    return b
+  }
+  for (const [name, s] of Object.entries(table)) {
     for (const size of sizes) {
       if (size < (s.minSize ?? 1)) continue
       test.serial(`${transport}${options.label ?? ""}: ${name} on ${size} rank${size > 1 ? "s" : ""}`, async (t) => {
-        const results = await runScenario(transport, size, name, options.engine, options.transportOptions)
+        let results: Array<any>
+        if (transport === "inproc" || s.alone) results = await single(size, name)
+        else {
+          const r = resultsOf(await batched(size), name)
+          if ("problem" in r) return t.fail(r.problem)
+          results = r.results
+        }
         t.is(results.length, size)
         s.check(t, results, size)
       })
     }
   }
 }
+
+/** Registers every scenario for every size; `engine` and transport options and a `label` for the test titles may be given. */
+export const conformance = (test: TestFn, transport: string, sizes: ReadonlyArray<number> = SIZES, options: SuiteOptions = {}): void =>
+  registerSuite(test, scenarios, programUrl, transport, sizes, options)

@@ -8,6 +8,7 @@
  */
 import type { Comm } from "../../promise.ts"
 import { ANY_SOURCE, ANY_TAG, Prequest, PROC_NULL, Request, Status } from "../../promise.ts"
+import { batchNames, runBatch } from "./batch.ts"
 
 /** The part of ava's ExecutionContext the checks use. */
 export interface Assert {
@@ -22,6 +23,8 @@ export interface Scenario {
   readonly check: (t: Assert, results: ReadonlyArray<any>, size: number) => void
   /** Smallest world it needs. */
   readonly minSize?: number
+  /** Needs a world of its own (it ends a rank early, say), so it is never batched. */
+  readonly alone?: boolean
 }
 
 const statusOf = (s: Status) => ({ source: s.source, tag: s.tag, count: s.count, cancelled: s.cancelled })
@@ -553,6 +556,7 @@ export const scenarios: Record<string, Scenario> = {
   /** Receives from a rank that has finished fail with PeerLost instead of waiting forever. */
   finishedPeer: {
     minSize: 2,
+    alone: true,
     async run(comm) {
       if (comm.rank === 0) return "done"
       try {
@@ -569,8 +573,10 @@ export const scenarios: Record<string, Scenario> = {
   }
 }
 
-/** A rank program that runs the scenario named in argv (worker and process transports). */
+/** A rank program that runs the scenario named in argv, or the batch `--batch a,b,c` (see batch.ts). */
 export default async (comm: Comm): Promise<unknown> => {
+  const names = batchNames(process.argv)
+  if (names !== undefined) return runBatch(comm, scenarios, names)
   const name = process.argv[2]!
   const s = scenarios[name]
   if (s === undefined) throw new Error(`no scenario ${name}`)
