@@ -16,6 +16,7 @@ import { spawn } from "node:child_process"
 import type { Socket } from "node:net"
 import { extname } from "node:path"
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from "node:worker_threads"
+import { World } from "../../core/index.ts"
 import type { WorkerExitReason } from "./Errors.ts"
 import { Deframer, frame, MalformedFrame } from "./Frames.ts"
 import type { FromWorker, ToWorker } from "./Runner.ts"
@@ -227,7 +228,7 @@ export const startProcess = (options: SpawnOptions = {}): Link => {
   if (heap !== undefined) flags.push(`--max-old-space-size=${heap}`)
   const child = spawn(process.execPath, [...flags, PROCESS_ENTRY.pathname], {
     stdio: ["inherit", "inherit", "inherit", "pipe"],
-    env: options.env ?? process.env,
+    env: World.withCompileCache(options.env ?? process.env),
     serialization: "json"
   })
   const pipe = child.stdio[3] as Socket

@@ -22,7 +22,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import type { Readable } from "node:stream"
 import { Codec, Errors } from "../../core/index.ts"
-import type { World } from "../../core/index.ts"
+import { World } from "../../core/index.ts"
 
 /**
  * How long ranks told to stop have before they are killed (ms).
@@ -109,7 +109,7 @@ export const spawnChild = (
   events: RankEvents
 ): LocalRank => {
   const child = spawn(process.execPath, [entry, ...argv], {
-    env,
+    env: World.withCompileCache(env),
     stdio: ["ignore", pipe ? "pipe" : "inherit", pipe ? "pipe" : "inherit", "ipc"],
     serialization: "advanced"
   })
