@@ -216,8 +216,16 @@ export const withCompileCache = (env: Record<string, string | undefined>): Recor
     ? env
     : { ...env, NODE_COMPILE_CACHE: compileCacheBase() }
 
-/** This process's compile cache directory (Node keys it by version below the one it was given), or Node's default. */
-const compileCacheBase = (): string => {
+/**
+ * The directory to give `module.enableCompileCache` (or `NODE_COMPILE_CACHE`)
+ * so that a thread or process shares this process's compile cache: the one
+ * it uses (Node keys it by version below the directory it was given), or
+ * Node's default.
+ *
+ * @category running
+ * @since 0.3.0
+ */
+export const compileCacheBase = (): string => {
   const dir = getCompileCacheDir()
   if (dir === undefined) return join(tmpdir(), "node-compile-cache")
   return basename(dir).startsWith(`${process.version}-`) ? dirname(dir) : dir

@@ -1,7 +1,8 @@
 /**
- * Rank processes (process, tcp, websocket transports) and pool worker
- * processes start with Node's module compile cache on, in the launcher's own
- * cache directory, unless the environment turns it off.
+ * Rank processes (process, tcp, websocket transports), rank threads (worker
+ * transport) and pool worker processes start with Node's module compile
+ * cache on, in the launcher's own cache directory, unless the environment
+ * turns it off.
  */
 import test from "ava"
 import { execFile } from "node:child_process"
@@ -18,8 +19,8 @@ test("the test process itself has the cache on (test/setup/compile-cache.ts)", (
   t.is(typeof getCompileCacheDir(), "string")
 })
 
-for (const transport of ["process", "tcp", "websocket"]) {
-  test(`${transport}: every rank's process has the launcher's compile cache`, async (t) => {
+for (const transport of ["worker", "process", "tcp", "websocket"]) {
+  test(`${transport}: every rank's ${transport === "worker" ? "thread" : "process"} has the launcher's compile cache`, async (t) => {
     const results = await runWorld<{ dir: string | undefined }>({ size: 2, transport, timeout: 60_000 }, fixture)
     t.is(results.length, 2)
     // Node keys the directory by its version below the one it is given.

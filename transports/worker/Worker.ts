@@ -25,13 +25,13 @@ import { extname } from "node:path"
 import { createInterface } from "node:readline"
 import type { Readable, Writable } from "node:stream"
 import { Worker } from "node:worker_threads"
-import { Codec, Errors } from "../../core/index.ts"
-import type { World } from "../../core/index.ts"
+import { Codec, Errors, World } from "../../core/index.ts"
 import { allocate } from "./Endpoint.ts"
 
-// The thread side beside this module: Entry.ts in the repository, Entry.js
-// in the built package (this module's own extension either way).
-const ENTRY = new URL(`./Entry${extname(import.meta.url)}`, import.meta.url)
+// What a rank's thread runs, beside this module: Boot.ts (which turns the
+// compile cache on and loads Entry.ts) in the repository, Boot.js in the
+// built package (this module's own extension either way).
+const ENTRY = new URL(`./Boot${extname(import.meta.url)}`, import.meta.url)
 const STOP_GRACE_MS = 2000
 
 /** Forwards `from` to `to` line by line, each line prefixed. */
@@ -137,13 +137,14 @@ export const launcher: World.Launcher = {
 
       spec.signal.addEventListener("abort", () => void end(false), { once: true })
 
+      const compileCache = World.compileCacheBase()
       threads.forEach((ranks, t) => {
         const tag = spec.tagOutput === true
         const label = ranks.length === 1 ? `${ranks[0]}` : `${ranks[0]}-${ranks[ranks.length - 1]}`
         // The rank that called process.exit, written by the thread (several ranks share it).
         const exitRank = new Int32Array(new SharedArrayBuffer(4)).fill(-1)
         const w = new Worker(ENTRY, {
-          workerData: { ranks, threads: threads.length, exitRank, tagOutput: tag, shared, program: spec.program, engine: spec.engine ?? {}, eagerLimit },
+          workerData: { ranks, threads: threads.length, exitRank, tagOutput: tag, shared, program: spec.program, engine: spec.engine ?? {}, eagerLimit, compileCache },
           argv: [...(spec.argv ?? [])],
           stdout: tag,
           stderr: tag,
