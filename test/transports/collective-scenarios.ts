@@ -19,10 +19,10 @@
  */
 import type { Comm } from "../../promise.ts"
 import { ANY_SOURCE, ANY_TAG, Op, Request, Status, UNDEFINED } from "../../promise.ts"
-import type { Assert } from "./scenarios.ts"
+import { type Assert, type Kit, promiseKit } from "./scenarios.ts"
 
 export interface CollectiveScenario {
-  readonly run: (comm: Comm) => Promise<unknown>
+  readonly run: (comm: Comm, kit: Kit) => Promise<unknown>
   readonly check: (t: Assert, results: ReadonlyArray<any>, size: number) => void
   /** World time limit in milliseconds (default 60 s). */
   readonly timeout?: number
@@ -383,7 +383,7 @@ const OP_CASES: ReadonlyArray<OpCase> = [
 export const collectiveScenarios: Record<string, CollectiveScenario> = {
   /** The value collectives for every root, over objects, numbers, bigints, typed arrays and nested arrays; barrier semantics. */
   values: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       for (let root = 0; root < p; root++) {
@@ -464,7 +464,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** The buffer forms for every root and several typed-array kinds, v forms with gaps, Allreduce in place. */
   buffers: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       const n = 3
@@ -590,7 +590,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
    * ReduceScatterBlock for every root.
    */
   large: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       const f64 = (n: number, at: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => at(i))
@@ -696,7 +696,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
    * hang shows as "pending" rather than a world timeout.
    */
   allgathervMixed: {
-    async run(comm) {
+    async run(comm, kit) {
       const p = comm.size
       const counts = range(p).map((i) => (i === 0 ? 10 : N64))
       const send = Float64Array.from({ length: counts[comm.rank]! }, (_, i) => L(comm.rank, i))
@@ -719,7 +719,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** Every op on every kind it takes: allreduce, reduce at every root, scan, exscan and reduceScatter. */
   ops: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       for (const c of OP_CASES) {
@@ -753,7 +753,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** The non-blocking forms, started together with point-to-point requests and finished by one Request.waitAll, for every root. */
   nonblocking: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       for (let root = 0; root < p; root++) {
@@ -793,7 +793,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
           "ireduceScatter", "isend", "Ibcast", "Iscatter", "Igather", "Iallgather", "Ialltoall", "Ireduce", "Iallreduce", "IallreduceInPlace",
           "isend8", "irecvAny"
         ]
-        const values = await outcome(() => Request.waitAll(reqs, statuses))
+        const values = await outcome(() => kit.waitAll(reqs, statuses))
         if (isFailure(values)) out[`waitAll@${root}`] = values
         else (values as Array<unknown>).forEach((v, i) => (out[`${names[i]}@${root}`] = v))
         out[`irecvAny.status@${root}`] = { source: statuses[22]!.source, tag: statuses[22]!.tag }
@@ -861,7 +861,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
    * for in reverse order; large ring allreduces on two dups at once.
    */
   concurrent: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       const d1 = await comm.dup()
@@ -899,7 +899,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
       const r2 = () => d2.Iallreduce(b2, new Float64Array(N64), Op.SUM)
       const big = even ? [r1(), r2()] : [r2(), r1()].reverse()
       const bw = comm.Iallgather(Float64Array.from({ length: N64 }, (_, i) => L(rank + 2, i)), new Float64Array(p * N64))
-      const got = await outcome(() => Request.waitAll([big[1]!, bw, big[0]!]))
+      const got = await outcome(() => kit.waitAll([big[1]!, bw, big[0]!]))
       if (isFailure(got)) out.large = got
       else [out.large2, out.largeWorld, out.large1] = got as Array<unknown>
       return out
@@ -932,7 +932,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** split (parity, reversed keys, keys with ties, UNDEFINED), create from groups, dup of a split, COMM_SELF, COMM_WORLD, isolation of contexts, free. */
   communicators: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       out.world = { rank: comm.rank, size: comm.size, groupRank: comm.group.rank, groupSize: comm.group.size }
@@ -1140,7 +1140,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** Typed errors: InvalidRank, InvalidArgument, TypeMismatch, OpError, Unencodable; every rank fails the same way locally, and the world goes on. */
   errors: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       const i32 = (n: number) => new Int32Array(n)
@@ -1331,5 +1331,5 @@ export default async (comm: Comm): Promise<unknown> => {
   const name = process.argv[2]!
   const s = collectiveScenarios[name]
   if (s === undefined) throw new Error(`no collective scenario ${name}`)
-  return s.run(comm)
+  return s.run(comm, promiseKit)
 }
