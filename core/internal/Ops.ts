@@ -26,8 +26,10 @@
  *
  * No operation needs a hand-written special case today: `probe` (which
  * completes with its status record) is a `blocking` op with
- * `returnsStatus`. A special case would be a table entry of kind `special`
- * implemented on the face class itself.
+ * `returnsStatus`, and `iprobe`/`free` are `local`. An operation the kinds
+ * cannot express would get a kind of its own here (named in the table, so
+ * `install` and the tests still see it) rather than a method written on one
+ * face.
  *
  * @internal
  */
