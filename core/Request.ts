@@ -118,7 +118,7 @@ export class Request<A = unknown> {
   }
 
   /** Cancels a receive that has not matched yet. */
-  get cancel(): Effect.Effect<void> {
+  cancel(): Effect.Effect<void> {
     return Effect.sync(() => {
       this.req.cancel()
     })
@@ -149,12 +149,12 @@ export class Prequest<A = unknown> extends Request<A> {
   }
 
   /** Starts a round. Fails with `InvalidRequest` if one is active or it was freed. */
-  get start(): Effect.Effect<void, Errors.InvalidRequest> {
+  start(): Effect.Effect<void, Errors.InvalidRequest> {
     return attempt(() => this.p.start()) as Effect.Effect<void, Errors.InvalidRequest>
   }
 
   /** Releases it. */
-  get free(): Effect.Effect<void, Errors.InvalidRequest> {
+  free(): Effect.Effect<void, Errors.InvalidRequest> {
     return attempt(() => this.p.free()) as Effect.Effect<void, Errors.InvalidRequest>
   }
 }
@@ -294,4 +294,4 @@ export const testSome = <A>(
  * @since 0.1.0
  */
 export const startAll = (requests: ReadonlyArray<Prequest<any>>): Effect.Effect<void, Errors.InvalidRequest> =>
-  Effect.forEach(requests, (r) => r.start, { discard: true })
+  Effect.forEach(requests, (r) => r.start(), { discard: true })

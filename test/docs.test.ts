@@ -1,8 +1,9 @@
 /**
  * The documentation stays true to the code: every relative link in the
  * README and docs/ reaches a file (and heading) that exists, every typed
- * error of core is in the API reference's table, and every stream error
- * code is in the protocol reference with its number.
+ * error of core is in the API reference's table, every stream error
+ * code is in the protocol reference with its number, and the API
+ * reference's face tables list the op table both faces are made from.
  */
 import test from "ava"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
@@ -10,6 +11,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Errors } from "../index.ts"
 import { Codes } from "../transports/stream/StreamError.ts"
+import { facesTable } from "../scripts/faces-table.ts"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
 const files = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)]
@@ -47,4 +49,8 @@ test("every typed error of core is in docs/api.md's table", (t) => {
 test("every stream error code is in docs/protocol.md with its number", (t) => {
   const protocol = text("docs/protocol.md")
   for (const [name, n] of Object.entries(Codes)) t.true(protocol.includes(`| \`${name}\` | ${n} |`), `docs/protocol.md lacks ${name} (${n})`)
+})
+
+test("docs/api.md's face tables are the op table's rendering (node scripts/faces-table.ts --write)", (t) => {
+  t.true(text("docs/api.md").includes(facesTable()), "docs/api.md's face tables are stale: run node scripts/faces-table.ts --write")
 })

@@ -46,11 +46,11 @@ export default Effect.gen(function*() {
   const p = yield* comm.recvInit<number>(prev, 8)
   let sum = 0
   for (let i = 0; i < 50; i++) {
-    yield* p.start
+    yield* p.start()
     yield* comm.send(i, next, 8)
     sum += yield* p.wait()
   }
-  yield* p.free
+  yield* p.free()
 
   return { got, source: st.source, a, b, truncated, afterInterrupt, probedCount: probed.count, sum }
 })

@@ -14,6 +14,7 @@
  */
 import type { Comm } from "../../promise.ts"
 import { ANY_SOURCE, ANY_TAG, Status } from "../../promise.ts"
+import type { Kit } from "./scenarios.ts"
 
 /** One rank's outcome of one scenario in a batch. */
 export type Outcome =
@@ -23,11 +24,12 @@ export type Outcome =
 /** The argument that asks a scenario program for a batch: `--batch name1,name2,...`. */
 export const BATCH = "--batch"
 
-/** Runs the named scenarios in turn on `comm`; one rank's outcome of each, by name. */
+/** Runs the named scenarios in turn on `comm` (with the request combinators `kit`); one rank's outcome of each, by name. */
 export const runBatch = async (
   comm: Comm,
-  table: Readonly<Record<string, { readonly run: (comm: Comm) => Promise<unknown> }>>,
-  names: ReadonlyArray<string>
+  table: Readonly<Record<string, { readonly run: (comm: Comm, kit: Kit) => Promise<unknown> }>>,
+  names: ReadonlyArray<string>,
+  kit: Kit
 ): Promise<Record<string, Outcome>> => {
   const out: Record<string, Outcome> = {}
   for (const name of names) {
@@ -35,7 +37,7 @@ export const runBatch = async (
     if (s === undefined) throw new Error(`no scenario ${name}`)
     await comm.barrier()
     try {
-      const value = await s.run(comm)
+      const value = await s.run(comm, kit)
       await comm.barrier()
       const leftover: Array<{ source: number; tag: number }> = []
       const st = new Status()
@@ -51,9 +53,9 @@ export const runBatch = async (
   return out
 }
 
-/** Reads `--batch a,b,c` from a rank's argv, or undefined when it names one scenario. */
-export const batchNames = (argv: ReadonlyArray<string>): Array<string> | undefined =>
-  argv[2] === BATCH ? (argv[3] ?? "").split(",").filter((n) => n.length > 0) : undefined
+/** Reads `--batch a,b,c` from a rank's argv at `at` (2: right after the script), or undefined when it names one scenario. */
+export const batchNames = (argv: ReadonlyArray<string>, at = 2): Array<string> | undefined =>
+  argv[at] === BATCH ? (argv[at + 1] ?? "").split(",").filter((n) => n.length > 0) : undefined
 
 /**
  * The per-rank results of scenario `name` from a batch's per-rank outcomes,

@@ -20,10 +20,10 @@
 import type { Comm } from "../../promise.ts"
 import { ANY_SOURCE, ANY_TAG, Op, Request, Status, UNDEFINED } from "../../promise.ts"
 import { batchNames, runBatch } from "./batch.ts"
-import type { Assert } from "./scenarios.ts"
+import { type Assert, type Kit, promiseKit } from "./scenarios.ts"
 
 export interface CollectiveScenario {
-  readonly run: (comm: Comm) => Promise<unknown>
+  readonly run: (comm: Comm, kit: Kit) => Promise<unknown>
   readonly check: (t: Assert, results: ReadonlyArray<any>, size: number) => void
   /** World time limit in milliseconds (default 60 s). */
   readonly timeout?: number
@@ -384,7 +384,7 @@ const OP_CASES: ReadonlyArray<OpCase> = [
 export const collectiveScenarios: Record<string, CollectiveScenario> = {
   /** The value collectives for every root, over objects, numbers, bigints, typed arrays and nested arrays; barrier semantics. */
   values: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       for (let root = 0; root < p; root++) {
@@ -465,7 +465,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** The buffer forms for every root and several typed-array kinds, v forms with gaps, Allreduce in place. */
   buffers: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       const n = 3
@@ -591,7 +591,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
    * ReduceScatterBlock for every root.
    */
   large: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       const f64 = (n: number, at: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => at(i))
@@ -697,7 +697,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
    * hang shows as "pending" rather than a world timeout.
    */
   allgathervMixed: {
-    async run(comm) {
+    async run(comm, kit) {
       const p = comm.size
       const counts = range(p).map((i) => (i === 0 ? 10 : N64))
       const send = Float64Array.from({ length: counts[comm.rank]! }, (_, i) => L(comm.rank, i))
@@ -720,7 +720,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** Every op on every kind it takes: allreduce, reduce at every root, scan, exscan and reduceScatter. */
   ops: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       for (const c of OP_CASES) {
@@ -754,7 +754,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** The non-blocking forms, started together with point-to-point requests and finished by one Request.waitAll, for every root. */
   nonblocking: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       for (let root = 0; root < p; root++) {
@@ -794,7 +794,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
           "ireduceScatter", "isend", "Ibcast", "Iscatter", "Igather", "Iallgather", "Ialltoall", "Ireduce", "Iallreduce", "IallreduceInPlace",
           "isend8", "irecvAny"
         ]
-        const values = await outcome(() => Request.waitAll(reqs, statuses))
+        const values = await outcome(() => kit.waitAll(reqs, statuses))
         if (isFailure(values)) out[`waitAll@${root}`] = values
         else (values as Array<unknown>).forEach((v, i) => (out[`${names[i]}@${root}`] = v))
         out[`irecvAny.status@${root}`] = { source: statuses[22]!.source, tag: statuses[22]!.tag }
@@ -862,7 +862,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
    * for in reverse order; large ring allreduces on two dups at once.
    */
   concurrent: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       const d1 = await comm.dup()
@@ -900,7 +900,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
       const r2 = () => d2.Iallreduce(b2, new Float64Array(N64), Op.SUM)
       const big = even ? [r1(), r2()] : [r2(), r1()].reverse()
       const bw = comm.Iallgather(Float64Array.from({ length: N64 }, (_, i) => L(rank + 2, i)), new Float64Array(p * N64))
-      const got = await outcome(() => Request.waitAll([big[1]!, bw, big[0]!]))
+      const got = await outcome(() => kit.waitAll([big[1]!, bw, big[0]!]))
       if (isFailure(got)) out.large = got
       else [out.large2, out.largeWorld, out.large1] = got as Array<unknown>
       return out
@@ -933,7 +933,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** split (parity, reversed keys, keys with ties, UNDEFINED), create from groups, dup of a split, COMM_SELF, COMM_WORLD, isolation of contexts, free. */
   communicators: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       out.world = { rank: comm.rank, size: comm.size, groupRank: comm.group.rank, groupSize: comm.group.size }
@@ -1141,7 +1141,7 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 
   /** Typed errors: InvalidRank, InvalidArgument, TypeMismatch, OpError, Unencodable; every rank fails the same way locally, and the world goes on. */
   errors: {
-    async run(comm) {
+    async run(comm, kit) {
       const out: Out = {}
       const { rank, size: p } = comm
       const i32 = (n: number) => new Int32Array(n)
@@ -1330,9 +1330,9 @@ export const collectiveScenarios: Record<string, CollectiveScenario> = {
 /** A rank program that runs the scenario named in argv, or the batch `--batch a,b,c` (see batch.ts). */
 export default async (comm: Comm): Promise<unknown> => {
   const names = batchNames(process.argv)
-  if (names !== undefined) return runBatch(comm, collectiveScenarios, names)
+  if (names !== undefined) return runBatch(comm, collectiveScenarios, names, promiseKit)
   const name = process.argv[2]!
   const s = collectiveScenarios[name]
   if (s === undefined) throw new Error(`no collective scenario ${name}`)
-  return s.run(comm)
+  return s.run(comm, promiseKit)
 }

@@ -18,8 +18,32 @@ export interface Assert {
   false(actual: unknown, message?: string): void
 }
 
+/**
+ * The request combinators a scenario uses, passed in beside the
+ * communicator so one scenario runs on either face: `promiseKit` here, the
+ * Effect face's in effect-face.ts.
+ */
+export interface Kit {
+  readonly waitAll: typeof Request.waitAll
+  readonly waitAny: typeof Request.waitAny
+  readonly waitSome: typeof Request.waitSome
+  readonly testAll: typeof Request.testAll
+  readonly testAny: typeof Request.testAny
+  readonly startAll: typeof Prequest.startAll
+}
+
+/** The Promise face's combinators. */
+export const promiseKit: Kit = {
+  waitAll: Request.waitAll,
+  waitAny: Request.waitAny,
+  waitSome: Request.waitSome,
+  testAll: Request.testAll,
+  testAny: Request.testAny,
+  startAll: Prequest.startAll
+}
+
 export interface Scenario {
-  readonly run: (comm: Comm) => Promise<unknown>
+  readonly run: (comm: Comm, kit: Kit) => Promise<unknown>
   readonly check: (t: Assert, results: ReadonlyArray<any>, size: number) => void
   /** Smallest world it needs. */
   readonly minSize?: number
@@ -78,7 +102,7 @@ export const fingerprint = (v: any): { type: string; bytes: Array<number> } => {
 export const scenarios: Record<string, Scenario> = {
   /** Every rank sends three messages to every rank (itself too); receives pick them by source and tag. */
   matching: {
-    async run(comm) {
+    async run(comm, kit) {
       const sends: Array<Request<void>> = []
       for (let d = 0; d < comm.size; d++) {
         for (let k = 0; k < 3; k++) sends.push(comm.isend({ src: comm.rank, k }, d, 100 * comm.rank + k))
@@ -99,7 +123,7 @@ export const scenarios: Record<string, Scenario> = {
         const m = await comm.recv(ANY_SOURCE, ANY_TAG, st)
         anySource.push({ m, st: statusOf(st) })
       }
-      await Request.waitAll(sends)
+      await kit.waitAll(sends)
       return { byTag, firstAnyTag, anySource }
     },
     check(t, results, size) {
@@ -127,7 +151,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** 10,000 messages to the next rank with interleaved tags, received tag by tag: each tag's stream stays in order. */
   orderTags: {
-    async run(comm) {
+    async run(comm, kit) {
       const N = 10_000
       const sends: Array<Request<void>> = []
       const to = next(comm)
@@ -144,7 +168,7 @@ export const scenarios: Record<string, Scenario> = {
         if (i % 500 === 0) await Promise.resolve()
       }
       const got = await recvTwos
-      await Request.waitAll(sends)
+      await kit.waitAll(sends)
       const inOrder = (xs: Array<number>, want: (i: number) => boolean) => {
         const expected = Array.from({ length: N }, (_, i) => i).filter(want)
         return xs.length === expected.length && xs.every((x, i) => x === expected[i])
@@ -162,7 +186,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** Fan-in with ANY_SOURCE: 10,000 messages in all; each sender's stream arrives in order. */
   orderAnySource: {
-    async run(comm) {
+    async run(comm, kit) {
       const senders = comm.size === 1 ? 1 : comm.size - 1
       const per = Math.floor(10_000 / senders)
       if (comm.rank !== 0 || comm.size === 1) {
@@ -172,7 +196,7 @@ export const scenarios: Record<string, Scenario> = {
           if (i % 1000 === 0) await Promise.resolve()
         }
         if (comm.rank !== 0) {
-          await Request.waitAll(reqs)
+          await kit.waitAll(reqs)
           return null
         }
       }
@@ -197,7 +221,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** iprobe until a message is there, probe it, then receive exactly its size. */
   probe: {
-    async run(comm) {
+    async run(comm, kit) {
       const st = new Status()
       const nothing = comm.iprobe(ANY_SOURCE, 4242)
       // The receiver starts probing before the sender sends.
@@ -233,7 +257,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** sendrecv around the ring: objects, and typed arrays with the buffer form. */
   sendrecvRing: {
-    async run(comm) {
+    async run(comm, kit) {
       const st = new Status()
       const obj = await comm.sendrecv({ from: comm.rank }, next(comm), 11, prev(comm), 11, st)
       const objStatus = statusOf(st)
@@ -257,7 +281,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** A pending irecv is cancelled: its status says so, and the message it would have matched goes to the next receive. */
   cancel: {
-    async run(comm) {
+    async run(comm, kit) {
       const never = comm.irecv(ANY_SOURCE, 999)
       never.cancel()
       const st = new Status()
@@ -297,7 +321,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** A persistent send/recv pair started 1,000 times, in buffer and object form. */
   persistent: {
-    async run(comm) {
+    async run(comm, kit) {
       const sendBuf = new Int32Array(2)
       const recvBuf = new Int32Array(2)
       const s = comm.SendInit(sendBuf, next(comm), 3)
@@ -311,8 +335,8 @@ export const scenarios: Record<string, Scenario> = {
         sendBuf[0] = i
         sendBuf[1] = comm.rank
         obj.round = i
-        Prequest.startAll([r, ro, s, so])
-        const [got, gotObj] = await Request.waitAll([r, ro, s, so])
+        kit.startAll([r, ro, s, so])
+        const [got, gotObj] = await kit.waitAll([r, ro, s, so])
         if (got === recvBuf && recvBuf[0] === i && recvBuf[1] === prev(comm) && gotObj.round === i) ok++
       }
       for (const p of [s, r, so, ro]) p.free()
@@ -348,11 +372,11 @@ export const scenarios: Record<string, Scenario> = {
 
   /** waitAny, waitSome, testAll and testAny over receives that complete at different times. */
   waitAnySome: {
-    async run(comm) {
+    async run(comm, kit) {
       const k = 4
       const reqs = Array.from({ length: k }, (_, i) => comm.irecv<number>(prev(comm), 20 + i))
-      const [allBefore] = Request.testAll(reqs)
-      const [anyIdxBefore, anyFlagBefore] = Request.testAny(reqs)
+      const [allBefore] = kit.testAll(reqs)
+      const [anyIdxBefore, anyFlagBefore] = kit.testAny(reqs)
       // Tell the rank that sends to this one to start; it sends in reverse tag order, with pauses.
       await comm.send("go", prev(comm), 19)
       const sending = (async () => {
@@ -362,12 +386,12 @@ export const scenarios: Record<string, Scenario> = {
           await sleep(5)
         }
       })()
-      const [first, v] = await Request.waitAny(reqs)
-      const [idx, vals] = await Request.waitSome(reqs)
+      const [first, v] = await kit.waitAny(reqs)
+      const [idx, vals] = await kit.waitSome(reqs)
       await sending
-      const all = await Request.waitAll(reqs)
-      const [allAfter, valuesAfter] = Request.testAll(reqs)
-      const emptyAny = await Request.waitAny([])
+      const all = await kit.waitAll(reqs)
+      const [allAfter, valuesAfter] = kit.testAll(reqs)
+      const emptyAny = await kit.waitAny([])
       return { allBefore, anyIdxBefore, anyFlagBefore, first, v, idx, vals, all, allAfter, valuesAfter, emptyAny }
     },
     check(t, results) {
@@ -389,7 +413,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** Every typed array kind (and Buffer, DataView, ArrayBuffer) round-trips bit-exact, alone and nested. */
   typedArrays: {
-    async run(comm) {
+    async run(comm, kit) {
       const mine = typedSamples(comm.rank)
       // Sent non-blocking (waited for below): a ring of blocking sends before
       // any receive relies on eager buffering, which MPI does not promise.
@@ -402,7 +426,7 @@ export const scenarios: Record<string, Scenario> = {
         alone.push({ name, got: fingerprint(got), want: fingerprint(want) })
       }
       const nested: any = await comm.recv(prev(comm), 31)
-      await Request.waitAll(sends)
+      await kit.waitAll(sends)
       const nestedOk = theirs.every(([name, want]) =>
         JSON.stringify(fingerprint(nested.nested[name])) === JSON.stringify(fingerprint(want)) &&
         JSON.stringify(fingerprint(nested.map.get(name))) === JSON.stringify(fingerprint(want))
@@ -417,7 +441,7 @@ export const scenarios: Record<string, Scenario> = {
         await comm.Recv(buf, prev(comm), 32)
         bufferOk.push(JSON.stringify(fingerprint(buf).bytes) === JSON.stringify(fingerprint(want).bytes))
       }
-      await Request.waitAll(bufferSends)
+      await kit.waitAll(bufferSends)
       return { alone, nestedOk, bufferOk }
     },
     check(t, results) {
@@ -432,7 +456,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** Typed errors: a value the codec refuses, a truncated receive, a type mismatch, bad ranks and tags; the world goes on. */
   errors: {
-    async run(comm) {
+    async run(comm, kit) {
       const tags: Record<string, unknown> = {}
       const catchTag = async (name: string, p: Promise<unknown> | (() => unknown)) => {
         try {
@@ -499,15 +523,15 @@ export const scenarios: Record<string, Scenario> = {
   /** Large sends wait for the receiver (rendezvous): a flood of them does not move data until receives are posted. */
   rendezvous: {
     minSize: 2,
-    async run(comm) {
+    async run(comm, kit) {
       const count = 6
       const bytes = 1 << 20
       if (comm.rank === 0) {
         const reqs = Array.from({ length: count }, (_, i) => comm.Isend(new Uint8Array(bytes).fill(i + 1), 1, 40 + i))
         await sleep(30)
-        const [doneEarly] = Request.testAll(reqs)
+        const [doneEarly] = kit.testAll(reqs)
         await comm.send("go", 1, 39)
-        await Request.waitAll(reqs)
+        await kit.waitAll(reqs)
         return { doneEarly }
       }
       if (comm.rank === 1) {
@@ -534,7 +558,7 @@ export const scenarios: Record<string, Scenario> = {
 
   /** PROC_NULL: sends to it complete, receives from it give undefined with status source PROC_NULL. */
   procNull: {
-    async run(comm) {
+    async run(comm, kit) {
       await comm.send("lost", PROC_NULL, 1)
       const st = new Status()
       const v = await comm.recv(PROC_NULL, 1, st)
@@ -576,9 +600,9 @@ export const scenarios: Record<string, Scenario> = {
 /** A rank program that runs the scenario named in argv, or the batch `--batch a,b,c` (see batch.ts). */
 export default async (comm: Comm): Promise<unknown> => {
   const names = batchNames(process.argv)
-  if (names !== undefined) return runBatch(comm, scenarios, names)
+  if (names !== undefined) return runBatch(comm, scenarios, names, promiseKit)
   const name = process.argv[2]!
   const s = scenarios[name]
   if (s === undefined) throw new Error(`no scenario ${name}`)
-  return s.run(comm)
+  return s.run(comm, promiseKit)
 }
