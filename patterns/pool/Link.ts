@@ -76,7 +76,7 @@ export interface SpawnOptions {
 
 // The worker sides beside this module: .ts in the repository, .js in the
 // built package (this module's own extension either way).
-const THREAD_ENTRY = new URL(`./ThreadEntry${extname(import.meta.url)}`, import.meta.url)
+const THREAD_ENTRY = new URL(`./ThreadBoot${extname(import.meta.url)}`, import.meta.url)
 const PROCESS_ENTRY = new URL(`./ProcessEntry${extname(import.meta.url)}`, import.meta.url)
 
 const noop = (): void => {}
@@ -153,7 +153,7 @@ export const startThread = (options: SpawnOptions = {}): Link => {
   const sab = new SharedArrayBuffer(4)
   const counter = new Int32Array(sab)
   const w = new Worker(THREAD_ENTRY, {
-    workerData: { port: port2, sab },
+    workerData: { port: port2, sab, compileCache: World.compileCacheBase() },
     transferList: [port2 as unknown as ArrayBuffer],
     execArgv: inheritedExecArgv(),
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
