@@ -138,6 +138,8 @@ export class Pipeline<Out> {
    * (`Stage.define`, `Stage.factory`, or its name); a plain operator runs
    * only on this rank.
    */
+  via<B>(stage: Stage<Out, B, any> | OperatorFunction<Out, B>, options?: ViaOptions): Pipeline<B>
+  via<B = any>(stage: string, options?: ViaOptions): Pipeline<B>
   via<B>(stage: Stage<Out, B, any> | string | OperatorFunction<Out, B>, options: ViaOptions = {}): Pipeline<B> {
     const s = this.streams
     let name: string

@@ -753,7 +753,7 @@ export class Streams {
         for (; at < items.length; at++) if ((bad = Codec.findUnencodable(items[at], "the item")) !== undefined) break
         i.fail(new Errors.Unencodable({
           rank: this.rank,
-          op: `stage "${i.label}" sending to rank ${dst}`,
+          op: "stream send",
           peer: dst,
           tag: TAG,
           what: bad?.what ?? e.what,
