@@ -168,6 +168,7 @@ class StreamState {
   readonly ranks: ReadonlyArray<number>
   sink: Instance | undefined = undefined
   done = false
+  cancelled = false
   constructor(sid: number, driver: number, plan: ReadonlyArray<SegmentPlan>) {
     this.sid = sid
     this.driver = driver
@@ -492,6 +493,7 @@ class Instance {
       this.end()
       for (const w of this.waiters.splice(0)) w.resolve({ done: true, value: undefined })
       t.complete()
+      this.sys.cancelStream(this.st)
     }
   }
 
@@ -515,6 +517,7 @@ class Instance {
       if (this.inOpen === 0 && this.inHead === this.inQ.length) {
         this.end()
         this.target!.complete()
+        this.sys.cancelStream(this.st)
       }
       return Promise.resolve({ done: false, value })
     }
@@ -799,7 +802,7 @@ export class Streams {
   }
 
   private driverFail(st: StreamState, e: unknown): void {
-    if (st.done && st.sink === undefined) return
+    if (st.cancelled) return
     const sink = st.sink
     this.cancelStream(st)
     if (sink !== undefined) {
@@ -809,8 +812,14 @@ export class Streams {
     }
   }
 
-  /** @internal The subscriber's side ends a stream early (unsubscribe, failure). */
+  /**
+   * @internal The subscriber's side ends a stream: early (unsubscribe,
+   * failure), or once its sink completed (an instance that outlived it, a
+   * producer whose consumer completed early with `take`, stops too).
+   */
   cancelStream(st: StreamState): void {
+    if (st.cancelled) return
+    st.cancelled = true
     if (st.driver === this.rank) for (const r of st.ranks) this.sendCtl([K.CANCEL, st.sid], r)
     const sink = st.sink
     st.sink = undefined

@@ -59,6 +59,7 @@ for (const [transport, size] of worlds) {
     t.true(s.peakMid <= s.credit, `the intermediate rank held at most ${s.peakMid} items`)
     t.true(s.peakSource <= s.credit, `the source's rank held at most ${s.peakSource} items`)
     t.is(o.noHol.fast, 5000)
+    t.deepEqual(o.early, { five: [0, 1, 2, 3, 4], closed: 1, streams: 1 }, "the source's generator closed; only the probe's own stream is left there")
     t.deepEqual(o.effect, { count: 100, sum: 10100, failed: `boom@${last}`, folded: 12 })
     t.is(o.streamsLeft, 0)
     for (const r of results) t.like(r.stats, { streams: 0, buffered: 0 }, `rank ${r.rank} holds nothing at the end`)
