@@ -2,7 +2,8 @@
  * Stream pipeline throughput and memory on a world of 4 ranks (rank 0 the
  * source and the sink, one stage on each of ranks 1, 2, 3), for
  * bench/stream.ts. argv: items, work (loop iterations per item per stage),
- * slow (items a 1 ms-per-item sink takes in the memory run).
+ * slow (items a 1 ms-per-item sink takes in the memory run), credit (the
+ * windows of the throughput run).
  *
  * Rank 0 returns the items/s of the pipeline, and, from the memory run, the
  * peak items held by the source's rank and each stage's rank and the
@@ -48,13 +49,14 @@ export default async (comm: Comm): Promise<StreamRun | undefined> => {
   const n = Number(process.argv[2] ?? "200000")
   WORK = Number(process.argv[3] ?? "0")
   const slow = Number(process.argv[4] ?? "500")
+  const credit = Number(process.argv[5] ?? "256")
   const streams = await Streams.start(comm)
   systems.set(comm.rank, streams)
   let out: StreamRun | undefined
   if (comm.rank === 0) {
     const run = (k: number) =>
       lastValueFrom(Pipeline.from(streams, { [Symbol.iterator]: function*() { for (let i = 0; i < k; i++) yield i } })
-        .via(stageA, { on: 1 }).via(stageB, { on: 2 }).via(stageC, { on: 3 }).toObservable().pipe(count()))
+        .via(stageA, { on: 1, credit }).via(stageB, { on: 2, credit }).via(stageC, { on: 3, credit }).toObservable({ credit }).pipe(count()))
     await run(Math.max(1000, n >> 4)) // warm up
     const t0 = performance.now()
     const got = await run(n)

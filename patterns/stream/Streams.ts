@@ -42,10 +42,12 @@ const SID = 0x1_0000_0000
  * - `[COMPLETE, sid, seg, inst, from]` as DATA: producer `from` has no more items
  * - `[FAIL, sid, error]` any instance to the subscriber's rank
  * - `[CANCEL, sid]` the subscriber's rank to each rank of the plan
+ * - `[READY, 0]` every rank to every other when it enters shutdown
+ * - `[FIN, 0]` every rank to every other once all are in shutdown, after its last frame
  *
  * @internal
  */
-export const K = { SUBSCRIBE: 0, DATA: 1, CREDIT: 2, COMPLETE: 3, FAIL: 4, CANCEL: 5 } as const
+export const K = { SUBSCRIBE: 0, DATA: 1, CREDIT: 2, COMPLETE: 3, FAIL: 4, CANCEL: 5, READY: 6, FIN: 7 } as const
 
 /**
  * One segment of a plan, as it travels (functions stay home: a remote rank
@@ -658,7 +660,16 @@ export class Streams {
   private itemsReceived = 0
   private dirtyList: Array<Instance> = []
   private flushQueued = false
+  /** No frame goes out any more (but FIN): set by shutdown once every rank is in it. */
   private closed = false
+  private shuttingDown = false
+  /** The receive loop has ended. */
+  private stopped = false
+  private loopEnded = false
+  /** READY (index 0) and FIN (index 1) heard from each peer. */
+  private readonly heard: [Array<boolean>, Array<boolean>]
+  private waitingFor = -1
+  private heardAll: (() => void) | undefined = undefined
   private readonly status = new Status()
   private pendingRecv: { cancel(): void } | undefined = undefined
 
@@ -669,6 +680,7 @@ export class Streams {
     this.budget = options.budget ?? 4096
     this.seen = new Array(this.size).fill(0)
     this.lost = new Array(this.size).fill(false)
+    this.heard = [new Array(this.size).fill(false), new Array(this.size).fill(false)]
   }
 
   /**
@@ -706,17 +718,54 @@ export class Streams {
    * are cancelled.
    */
   async shutdown(): Promise<void> {
-    if (this.closed) return
+    if (this.shuttingDown) return
+    this.shuttingDown = true
     await new Promise((r) => setImmediate(r))
-    try {
-      if (!this.lost.includes(true)) await this.comm.barrier()
-    } catch {
-      // a rank died meanwhile: stop anyway
-    }
+    // READY to every peer; this rank serves its streams until every live
+    // peer is in shutdown too (a lost one is not waited for: a barrier could
+    // wait on a live rank that gave up on the lost one).
+    await this.allPeers(0, K.READY, Infinity)
     this.closed = true
     for (const st of [...this.streams.values()]) this.dropStream(st, new InvalidPipeline({ rank: this.rank, op: "shutdown", reason: "the stream system shut down while the pipeline ran" }))
+    // FIN to every peer after this rank's last frame: once a peer's FIN is
+    // here, so is every frame it sent before (one sender's messages do not
+    // overtake each other), and none is left unreceived when the
+    // communicator is freed. A peer silent for 10 s is not waited for.
+    await this.allPeers(1, K.FIN, 10_000)
+    this.stopped = true
     this.pendingRecv?.cancel()
     this.comm.free()
+  }
+
+  /** Sends `kind` to every live peer and waits until each has sent it here (or is lost). */
+  private allPeers(phase: 0 | 1, kind: number, deadline: number): Promise<void> {
+    if (this.loopEnded) return Promise.resolve()
+    for (let p = 0; p < this.size; p++) {
+      if (p === this.rank || this.lost[p]) continue
+      try {
+        this.comm.isend([kind, 0], p, TAG)
+      } catch {
+        // the peer is gone: rankLost counts it
+      }
+    }
+    return new Promise<void>((resolve) => {
+      const timer = deadline === Infinity ? undefined : setTimeout(() => this.heardAll?.(), deadline)
+      this.waitingFor = phase
+      this.heardAll = () => {
+        clearTimeout(timer)
+        this.waitingFor = -1
+        this.heardAll = undefined
+        resolve()
+      }
+      this.checkHeard()
+    })
+  }
+
+  private checkHeard(): void {
+    const phase = this.waitingFor
+    if (phase < 0 || this.heardAll === undefined) return
+    if (!this.loopEnded) for (let p = 0; p < this.size; p++) if (p !== this.rank && !this.heard[phase]![p] && !this.lost[p]) return
+    this.heardAll()
   }
 
   // ------------------------------------------------------------ internals used by instances
@@ -915,7 +964,7 @@ export class Streams {
       this.comm.irecv(p, TAG_SENTINEL).wait().then(
         () => {},
         () => {
-          if (!this.closed) this.rankLost(p)
+          if (!this.stopped) this.rankLost(p)
         }
       )
     }
@@ -926,11 +975,11 @@ export class Streams {
     const comm = this.comm
     const status = this.status
     let burst = 0
-    while (!this.closed) {
+    while (!this.stopped) {
       if (++burst >= 1024) {
         burst = 0
         await new Promise((r) => setImmediate(r))
-        if (this.closed) return
+        if (this.stopped) return
       }
       const req = comm.irecv(ANY_SOURCE, TAG)
       this.pendingRecv = req
@@ -943,11 +992,14 @@ export class Streams {
           msg = await req.wait(status)
         }
       } catch (e) {
-        if (this.closed) return
+        if (this.stopped) return
         if (e instanceof Errors.Undecodable) continue
+        // every peer is gone
+        this.loopEnded = true
+        this.checkHeard()
         return
       }
-      if (this.closed) return
+      if (this.stopped) return
       if (status.cancelled) continue
       try {
         if (!this.dispatch(msg, status.source)) this.malformed++
@@ -961,6 +1013,12 @@ export class Streams {
   /** Serves one frame from rank `src`; false if it is malformed. */
   private dispatch(m: unknown, src: number): boolean {
     if (!Array.isArray(m) || typeof m[0] !== "number" || typeof m[1] !== "number") return false
+    if (m[0] === K.READY || m[0] === K.FIN) {
+      if (!(src >= 0 && src < this.size)) return false
+      this.heard[m[0] === K.READY ? 0 : 1]![src] = true
+      this.checkHeard()
+      return true
+    }
     this.framesReceived++
     const sid = m[1] as number
     const driver = Math.floor(sid / SID)
@@ -1030,6 +1088,7 @@ export class Streams {
 
   private rankLost(p: number): void {
     this.lost[p] = true
+    this.checkHeard()
     for (const sid of [...this.early.keys()]) if (Math.floor(sid / SID) === p) this.early.delete(sid)
     for (const st of [...this.streams.values()]) {
       if (st.driver === p) this.cancelStream(st)
