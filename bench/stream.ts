@@ -8,6 +8,7 @@
  *
  * - throughput: items/s through 3 stages (map, filter, map to an object),
  *   one per worker thread (ranks 1, 2, 3; rank 0 the source and the sink),
+ *   with windows of 256 items (the default) and of 1024,
  *   beside the same 3 operators as one rxjs pipeline on one thread. Twice:
  *   with trivial stages (the cost of moving items between threads), and with
  *   `--work` iterations of arithmetic per item in two of the stages (where
@@ -52,19 +53,20 @@ const oneThread = async (n: number, w: number): Promise<number> => {
   return n / ((performance.now() - t0) / 1000)
 }
 
-const world = async (n: number, w: number): Promise<StreamRun> => {
-  const [r] = await runWorld<StreamRun>({ size: 4, transport: "worker", argv: [String(n), String(w), String(slow)], timeout: 300_000 },
+const world = async (n: number, w: number, credit = 256): Promise<StreamRun> => {
+  const [r] = await runWorld<StreamRun>({ size: 4, transport: "worker", argv: [String(n), String(w), String(slow), String(credit)], timeout: 300_000 },
     new URL("./programs/stream.ts", import.meta.url))
   return r!
 }
 
-const s = { light: [] as Array<number>, lightRx: [] as Array<number>, heavy: [] as Array<number>, heavyRx: [] as Array<number>, peaks: [] as Array<Array<number>>, heap: [] as Array<number> }
+const s = { wide: [] as Array<number>, light: [] as Array<number>, lightRx: [] as Array<number>, heavy: [] as Array<number>, heavyRx: [] as Array<number>, peaks: [] as Array<Array<number>>, heap: [] as Array<number> }
 for (let rep = 0; rep < repeats; rep++) {
   const l = await world(items, 0)
   s.light.push(l.itemsPerSec)
   s.peaks.push([...l.peaks])
   s.heap.push(l.heapGrowth)
   s.lightRx.push(await oneThread(items, 0))
+  s.wide.push((await world(items, 0, 1024)).itemsPerSec)
   s.heavy.push((await world(heavyItems, work)).itemsPerSec)
   s.heavyRx.push(await oneThread(heavyItems, work))
   process.stderr.write(`repeat ${rep + 1}/${repeats}: light ${fmt(s.light.at(-1)! / 1e3)} k/s (rxjs ${fmt(s.lightRx.at(-1)! / 1e3)} k/s), ` +
@@ -73,7 +75,8 @@ for (let rep = 0; rep < repeats; rep++) {
 const m = (xs: Array<number>) => median(xs)
 const maxPeak = Math.max(...s.peaks.flat())
 console.log(table(["benchmark", "3 stages on 3 worker threads", "one-thread rxjs", "ratio"], [
-  ["trivial stages (k items/s)", fmt(m(s.light) / 1e3), fmt(m(s.lightRx) / 1e3), `${fmt(m(s.light) / m(s.lightRx))}x`],
+  ["trivial stages, windows of 256 (k items/s)", fmt(m(s.light) / 1e3), fmt(m(s.lightRx) / 1e3), `${fmt(m(s.light) / m(s.lightRx))}x`],
+  ["trivial stages, windows of 1024 (k items/s)", fmt(m(s.wide) / 1e3), fmt(m(s.lightRx) / 1e3), `${fmt(m(s.wide) / m(s.lightRx))}x`],
   [`stages with ${work} iterations/item (k items/s)`, fmt(m(s.heavy) / 1e3), fmt(m(s.heavyRx) / 1e3), `${fmt(m(s.heavy) / m(s.heavyRx))}x`]
 ]))
 console.log(`slow sink (1 item/ms, ${slow} items, windows of 256): peak items held on ranks 1/2/3 (max over repeats) ${maxPeak} ` +
