@@ -896,8 +896,7 @@ export class Streams {
       }
     }
     this.streams.set(sid, st)
-    const wire = plan
-    for (const r of st.ranks) this.sendCtl([K.SUBSCRIBE, sid, wire], r)
+    for (const r of st.ranks) this.sendCtl([K.SUBSCRIBE, sid, plan], r)
     const last = plan.length - 1
     const sink = new Instance(this, st, last, 0)
     sink.target = target
