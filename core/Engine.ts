@@ -207,6 +207,16 @@ interface ProbeWaiter {
   readonly tag: number
 }
 
+/**
+ * How long a wait spins before it sleeps when the world's ranks (or, with
+ * several ranks per thread, its threads) fit the machine's cores, in
+ * microseconds.
+ *
+ * @category options
+ * @since 0.3.0
+ */
+export const DEFAULT_SPIN_MICROS = 250
+
 const defaultSpin = (size: number): number => {
   let cores = 1
   try {
@@ -214,7 +224,7 @@ const defaultSpin = (size: number): number => {
   } catch {
     // keep 1
   }
-  return size <= cores ? 250 : 0
+  return size <= cores ? DEFAULT_SPIN_MICROS : 0
 }
 
 /**

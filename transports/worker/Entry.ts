@@ -12,7 +12,7 @@
 import { AsyncLocalStorage } from "node:async_hooks"
 import { availableParallelism } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
-import { Codec, Errors, World } from "../../core/index.ts"
+import { Codec, Engine, Errors, World } from "../../core/index.ts"
 import { LocalGroup, WorkerTransport } from "./Endpoint.ts"
 
 const port = parentPort!
@@ -29,8 +29,11 @@ const { ranks, threads, exitRank, tagOutput, shared, program, engine: engineOpti
 }
 const group = ranks.length > 1 ? new LocalGroup() : undefined
 const transports = ranks.map((rank) => new WorkerTransport(rank, shared, eagerLimit, group))
-// A waiting rank spins only when the world's threads fit the machine's cores.
-const spin = threads <= availableParallelism() ? {} : { spinMicros: 0 }
+// A waiting rank spins only when the world's threads fit the machine's
+// cores — threads, not ranks: ranks sharing a thread spin together (the
+// engine's own default counts ranks, which would never spin a world of
+// several ranks per thread).
+const spin = { spinMicros: threads <= availableParallelism() ? Engine.DEFAULT_SPIN_MICROS : 0 }
 const engines = transports.map((t) => World.makeEngine(t, { ...spin, ...engineOptions }))
 
 // With several ranks on this thread, each rank's program runs in its own
