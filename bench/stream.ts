@@ -5,6 +5,7 @@
  *     npx node bench/stream.ts               # 5 repeats
  *     npx node bench/stream.ts --quick       # 1 repeat, fewer items
  *     npx node bench/stream.ts --repeats 7 --work 2000
+ *     npx node bench/stream.ts --ranks-per-thread 2   # the 4 ranks on 2 threads
  *
  * - throughput: items/s through 3 stages (map, filter, map to an object),
  *   one per worker thread (ranks 1, 2, 3; rank 0 the source and the sink),
@@ -25,7 +26,7 @@ import { filter, map } from "rxjs"
 
 const argv = process.argv.slice(2)
 if (argv.includes("--help") || argv.includes("-h")) {
-  console.log("usage: node bench/stream.ts [--quick] [--repeats N] [--work K]")
+  console.log("usage: node bench/stream.ts [--quick] [--repeats N] [--work K] [--ranks-per-thread K]")
   process.exit(0)
 }
 const quick = argv.includes("--quick")
@@ -34,6 +35,7 @@ const opt = (name: string, dflt: number) => {
   return i >= 0 ? Number(argv[i + 1]) : dflt
 }
 const repeats = opt("--repeats", quick ? 1 : 5)
+const ranksPerThread = opt("--ranks-per-thread", 1)
 const work = opt("--work", 2000)
 const items = quick ? 100_000 : 400_000
 const heavyItems = quick ? 10_000 : 40_000
@@ -54,9 +56,9 @@ const oneThread = async (n: number, w: number): Promise<number> => {
 }
 
 const world = async (n: number, w: number, credit = 256): Promise<StreamRun> => {
-  // A thread per rank (the subscriber and three stages), as the figures say;
-  // the default placement would put two ranks on each of two threads here.
-  const [r] = await runWorld<StreamRun>({ size: 4, transport: "worker", transportOptions: { ranksPerThread: 1 }, argv: [String(n), String(w), String(slow), String(credit)], timeout: 300_000 },
+  // By default a thread per rank (the subscriber and three stages); the
+  // default placement would put two ranks on each of two threads here.
+  const [r] = await runWorld<StreamRun>({ size: 4, transport: "worker", transportOptions: { ranksPerThread }, argv: [String(n), String(w), String(slow), String(credit)], timeout: 300_000 },
     new URL("./programs/stream.ts", import.meta.url))
   return r!
 }
@@ -76,7 +78,7 @@ for (let rep = 0; rep < repeats; rep++) {
 }
 const m = (xs: Array<number>) => median(xs)
 const maxPeak = Math.max(...s.peaks.flat())
-console.log(table(["benchmark", "3 stages on 3 worker threads", "one-thread rxjs", "ratio"], [
+console.log(table(["benchmark", ranksPerThread === 1 ? "3 stages on 3 worker threads" : `4 ranks, ${ranksPerThread} per thread`, "one-thread rxjs", "ratio"], [
   ["trivial stages, windows of 256 (k items/s)", fmt(m(s.light) / 1e3), fmt(m(s.lightRx) / 1e3), `${fmt(m(s.light) / m(s.lightRx))}x`],
   ["trivial stages, windows of 1024 (k items/s)", fmt(m(s.wide) / 1e3), fmt(m(s.lightRx) / 1e3), `${fmt(m(s.wide) / m(s.lightRx))}x`],
   [`stages with ${work} iterations/item (k items/s)`, fmt(m(s.heavy) / 1e3), fmt(m(s.heavyRx) / 1e3), `${fmt(m(s.heavy) / m(s.heavyRx))}x`]
