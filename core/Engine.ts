@@ -54,7 +54,8 @@ export interface EngineOptions {
   /**
    * How long a wait spins on the transport before it sleeps, in microseconds.
    * Defaults to 250 when the world fits the machine's cores and 0 when it
-   * oversubscribes them.
+   * oversubscribes them (on the worker transport with several ranks per
+   * thread: when its threads fit the cores).
    */
   readonly spinMicros?: number
   /** Where warnings go (unreceived messages at the end, protocol errors). */

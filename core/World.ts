@@ -203,10 +203,10 @@ export const run = async <A = unknown>(
  * worker's) process keeps V8's compiled code of the modules it loads on
  * disk, so the next process (of this world or the next) loading the same
  * modules skips parsing and compiling them — a cold rank spends most of its
- * start-up there. The cache
- * is this process's own when it has one, else Node's default place (both
- * keyed by Node's version, so ranks share it with their launcher); an
- * explicit `NODE_COMPILE_CACHE` or `NODE_DISABLE_COMPILE_CACHE` is left alone.
+ * start-up there. The cache is this process's own when it has one, else
+ * Node's default place (both keyed by Node's version, so ranks share it with
+ * their launcher); an explicit `NODE_COMPILE_CACHE` or
+ * `NODE_DISABLE_COMPILE_CACHE` is left alone.
  *
  * @category running
  * @since 0.3.0
