@@ -6,18 +6,10 @@
  * repository's: the same versions of every dependency, whose tarballs
  * `npm ci` here has already put in npm's cache.
  */
-import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { root, runNode } from "../run/rankflow.ts"
-
-export interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-  readonly ms: number
-}
+import { type Ran, root, runCommand, runNode } from "../run/rankflow.ts"
 
 // What `npm test` puts in the environment of its children describes this
 // repository's package; an npm run inside the consumer must not see it.
@@ -29,28 +21,9 @@ const cleanEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
   return { ...env, ...extra }
 }
 
-/** Runs `cmd args` in `cwd`; kills it and rejects after `limitMs`. */
+/** Runs `cmd args` in `cwd`, without this repository's npm variables; kills it and rejects after `limitMs`. */
 export const run = (cmd: string, args: ReadonlyArray<string>, cwd: string, limitMs: number, env?: NodeJS.ProcessEnv): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const child = spawn(cmd, args, { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
-    child.stderr.on("data", (d) => (stderr += d))
-    const kill = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`${cmd} ${args.join(" ")} did not end within ${limitMs} ms\n${stderr}`))
-    }, limitMs)
-    child.on("error", (e) => {
-      clearTimeout(kill)
-      reject(e)
-    })
-    child.on("close", (code) => {
-      clearTimeout(kill)
-      resolve({ code, stdout, stderr, ms: performance.now() - t0 })
-    })
-  })
+  runCommand(cmd, args, { cwd, limitMs, what: `${cmd} ${args.join(" ")}`, env: cleanEnv(env) })
 
 interface LockEntry {
   readonly version?: string
